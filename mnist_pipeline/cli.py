@@ -1,0 +1,44 @@
+"""How every stage starts and fails: one clear line and a non-zero exit, never a traceback.
+
+Set MNIST_PIPELINE_DEBUG=1 (or pass --debug) to see the traceback anyway.
+"""
+
+import argparse
+import os
+import sys
+from typing import Callable, NoReturn
+
+
+class UserError(Exception):
+    """Something the user can fix (a bad file, a bad param, no network): printed as one line."""
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def log(message: str) -> None:
+    """Diagnostics go to stderr so stdout stays clean for data (e.g. `predict --json`)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> NoReturn:
+    args = parser.parse_args()
+    debug = args.debug or os.environ.get("MNIST_PIPELINE_DEBUG", "") not in ("", "0")
+    try:
+        main(args)
+    except UserError as error:
+        if debug:
+            raise
+        log(f"error: {error}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        log("interrupted: stopped before writing any output")
+        sys.exit(130)
+    sys.exit(0)

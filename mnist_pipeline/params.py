@@ -1,0 +1,108 @@
+"""params.yaml, validated before any work: each section becomes a frozen dataclass.
+
+A field's type comes from its annotation and its allowed range from `rule()`. A wrong type, a
+value out of range, a missing key or an unknown key (with a close-match suggestion for typos)
+ends in one line naming the key and what was expected.
+"""
+
+import dataclasses
+import difflib
+import math
+import re
+import typing
+from typing import Any, Callable
+
+from mnist_pipeline.cli import UserError
+
+PARAMS_FILE = "params.yaml"
+
+
+def rule(expected: str, check: Callable[[Any], bool] = lambda value: True) -> Any:
+    """A dataclass field with a check and the words that describe what it accepts."""
+    return dataclasses.field(metadata={"expected": expected, "check": check})
+
+
+def is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    source: str = rule("'auto' or 'dir:PATH'", lambda v: v == "auto" or re.fullmatch("dir:.+", v))
+    val_size: int = rule("a positive integer", lambda v: v >= 1)
+    sha256: dict = rule(
+        "a mapping of the four IDX file names to lowercase sha256 hex digests",
+        lambda v: len(v) == 4 and all(is_sha256(digest) for digest in v.values()),
+    )
+
+
+def load() -> dict:
+    """All params, read the way DVC reads them (so `dvc exp run -S` values are seen)."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        return dvc.api.params_show()
+    except DvcException as error:
+        raise UserError(f"{PARAMS_FILE}: cannot read params: {error}") from None
+
+
+def parse(cls: type, raw: Any, name: str) -> Any:
+    """Validate the mapping `raw` (the params.yaml section `name`) into a `cls` instance."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{PARAMS_FILE}: {name}: expected a mapping of settings, got {raw!r}")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f"; did you mean {name}.{close[0]}?" if close else ""
+            raise UserError(
+                f"{PARAMS_FILE}: {name}.{key}: unknown key, expected one of "
+                f"{', '.join(fields)}{hint}"
+            )
+    types = typing.get_type_hints(cls)
+    values = {}
+    for key, field in fields.items():
+        where = f"{PARAMS_FILE}: {name}.{key}"
+        expected = field.metadata["expected"]
+        if key not in raw:
+            raise UserError(f"{where}: missing, expected {expected}")
+        value = coerce(raw[key], types[key])
+        if value is None or not field.metadata["check"](value):
+            raise UserError(f"{where}: expected {expected}, got {raw[key]!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def scalar(raw: Any, key: str, expected: str, check: Callable[[Any], bool], kind: type) -> Any:
+    """Validate one top-level scalar such as `seed`."""
+    value = coerce(raw.get(key), kind)
+    if value is None or not check(value):
+        raise UserError(f"{PARAMS_FILE}: {key}: expected {expected}, got {raw.get(key)!r}")
+    return value
+
+
+def coerce(value: Any, kind: type) -> Any:
+    """`value` as `kind`, or None when it is not one. YAML reads `1e-3` as a string, and an
+    integer is a fine float, but True is not a number and 0.5 is not an integer."""
+    if kind is bool:
+        return value if isinstance(value, bool) else None
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return value if isinstance(value, kind) else None
+
+
+def seed(params: dict) -> int:
+    return scalar(params, "seed", "an integer >= 0", lambda v: v >= 0, int)
+
+
+def data(params: dict) -> Data:
+    return parse(Data, params.get("data"), "data")

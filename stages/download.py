@@ -1,0 +1,17 @@
+"""Stage `download`: the four raw MNIST IDX files, verified against `data.sha256`."""
+
+from pathlib import Path
+
+from mnist_pipeline import cli, params
+from mnist_pipeline.download import download, resolve
+
+
+def main(args) -> None:
+    data = params.data(params.load())
+    download(resolve(data.source), data.sha256, args.out_dir)
+
+
+if __name__ == "__main__":
+    parser = cli.parser(__doc__)
+    parser.add_argument("out_dir", type=Path, help="folder for the four uncompressed IDX files")
+    cli.run(main, parser)
