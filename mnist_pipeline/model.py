@@ -4,13 +4,14 @@ Normalising inside the model means a saved model takes raw uint8 pixels (N, 28, 
 loads it later (`evaluate`, `predict`) needs nothing else from the pipeline.
 """
 
+import io
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from mnist_pipeline.cli import UserError
-from mnist_pipeline.files import atomic_path
+from mnist_pipeline.files import write_bytes
 
 FORMAT = "mnist_pipeline.MLP/1"  # written into every model file, checked on load
 
@@ -33,8 +34,11 @@ def save(model: MLP, path: Path) -> None:
     """The config beside the state dict: plain tensors, numbers and strings only, so the file
     loads with `torch.load(weights_only=True)` and cannot run code."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, tmp)
+    # Into memory first: torch.save names the archive's folder after the file it writes, and a
+    # temporary file's random name would make the bytes differ from run to run.
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def load(path: Path | str, device: str | torch.device = "cpu") -> MLP:

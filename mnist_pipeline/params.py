@@ -36,6 +36,44 @@ class Data:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Model:
+    hidden: int = rule("an integer >= 1", lambda v: v >= 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    device: str = rule("'auto', 'cpu' or 'cuda'", lambda v: v in ("auto", "cpu", "cuda"))
+    # The thread count changes the floating-point sums, so it is a param like the seed.
+    threads: int = rule("an integer >= 1", lambda v: v >= 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """What both optimizers share."""
+
+    lr: float = rule("a number > 0", lambda v: v > 0)
+    epochs: int = rule("an integer >= 1", lambda v: v >= 1)
+    batch_size: int = rule("an integer >= 1", lambda v: v >= 1)
+    weight_decay: float = rule("a number >= 0", lambda v: v >= 0)
+    schedule: str = rule("'constant' or 'cosine'", lambda v: v in ("constant", "cosine"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Adam(Training):
+    beta1: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+    beta2: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class SGD(Training):
+    momentum: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+    nesterov: bool = rule("true or false")
+
+
+TRAINING_SECTIONS = {"train_adam": Adam, "train_sgd": SGD}
+
+
 def load() -> dict:
     """All params, read the way DVC reads them (so `dvc exp run -S` values are seen)."""
     import dvc.api
@@ -106,3 +144,17 @@ def seed(params: dict) -> int:
 
 def data(params: dict) -> Data:
     return parse(Data, params.get("data"), "data")
+
+
+def model(params: dict) -> Model:
+    return parse(Model, params.get("model"), "model")
+
+
+def runtime(params: dict) -> Runtime:
+    return parse(Runtime, params.get("runtime"), "runtime")
+
+
+def training(params: dict, section: str) -> Training:
+    if section not in TRAINING_SECTIONS:
+        raise UserError(f"{PARAMS_FILE}: {section}: expected one of {', '.join(TRAINING_SECTIONS)}")
+    return parse(TRAINING_SECTIONS[section], params.get(section), section)

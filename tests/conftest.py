@@ -47,12 +47,15 @@ def clone_project(dest: Path) -> Path:
 
 
 def set_param(project: Path, key: str, value: str) -> None:
-    """Set `section.key: value` in params.yaml, keeping its comments."""
+    """Set `section.key: value` (or a top-level `key: value`) in params.yaml, keeping comments."""
     path = project / "params.yaml"
-    *_, name = key.split(".")
-    text, count = re.subn(rf"(?m)^(\s*{name}:).*$", rf"\g<1> {value}", path.read_text(), count=1)
-    assert count == 1, f"{key} not found in params.yaml"
-    path.write_text(text)
+    text = path.read_text()
+    *section, name = key.split(".")
+    start = re.search(rf"(?m)^{section[0]}:", text).end() if section else 0
+    pattern = re.compile(rf"(?m)^(\s*{name}:)[^#\n]*")
+    match = pattern.search(text, start)
+    assert match, f"{key} not found in params.yaml"
+    path.write_text(text[: match.start()] + f"{match.group(1)} {value} " + text[match.end() :])
 
 
 def write_fake_raw(folder: Path, n_train: int = 600, n_test: int = 100, seed: int = 0) -> Path:
@@ -77,3 +80,20 @@ def fetched_project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def raw_mnist(fetched_project) -> Path:
     return fetched_project / "data" / "raw"
+
+
+@pytest.fixture(scope="session")
+def prepared_project(raw_mnist, tmp_path_factory) -> Path:
+    """A clone with real MNIST already through `download` and `preprocess` (via a dir: source)
+    and short training runs: copy it with `copy_project` to change it."""
+    project = clone_project(tmp_path_factory.mktemp("prepared"))
+    set_param(project, "data.source", f"dir:{raw_mnist}")
+    for section in ("train_adam", "train_sgd"):
+        set_param(project, f"{section}.epochs", "1")
+    dvc("repro", "preprocess", cwd=project)
+    return project
+
+
+def copy_project(project: Path, dest: Path) -> Path:
+    shutil.copytree(project, dest, symlinks=True)
+    return dest

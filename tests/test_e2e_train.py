@@ -1,0 +1,66 @@
+"""The training stages through the real `dvc` CLI on real MNIST, with 1-epoch runs."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import copy_project, dvc, set_param
+
+pytestmark = pytest.mark.e2e
+
+
+def test_both_stages_train_and_an_sgd_change_reruns_only_sgd(prepared_project, tmp_path):
+    project = copy_project(prepared_project, tmp_path / "p")
+    first = dvc("repro", cwd=project)
+    assert "Running stage 'train_adam'" in first.stdout and "Running stage 'train_sgd'" in first.stdout
+    assert "epoch 1/1  train loss" in first.stderr
+
+    metrics = {name: json.loads((project / f"metrics/train_{name}.json").read_text()) for name in ("adam", "sgd")}
+    assert metrics["adam"].keys() == metrics["sgd"].keys()
+    assert metrics["sgd"]["val"]["acc"] > 0.9
+    curves = pd.read_csv(project / "plots/train_sgd.csv")
+    assert list(curves.columns) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+    assert len(curves) == 1
+    checkpoint = torch.load(project / "models/sgd.pt", weights_only=True)
+    assert checkpoint["config"]["hidden"] == 128
+
+    set_param(project, "train_sgd.lr", "0.05")
+    second = dvc("repro", cwd=project)
+    assert "Running stage 'train_sgd'" in second.stdout
+    assert "Running stage 'train_adam'" not in second.stdout
+
+
+def test_same_params_give_the_same_model_bytes(prepared_project, tmp_path):
+    project = copy_project(prepared_project, tmp_path / "p")
+    dvc("repro", "train_sgd", cwd=project)
+    model = (project / "models/sgd.pt").read_bytes()
+    dvc("repro", "--force", "--single-item", "train_sgd", cwd=project)
+    assert (project / "models/sgd.pt").read_bytes() == model
+
+
+def test_a_diverging_lr_stops_with_one_line_and_writes_nothing(prepared_project, tmp_path):
+    project = copy_project(prepared_project, tmp_path / "p")
+    lock = (project / "dvc.lock").read_bytes()
+    set_param(project, "train_sgd.lr", "1.0e+6")
+    set_param(project, "train_sgd.schedule", "constant")
+    result = dvc("repro", "train_sgd", cwd=project, check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "in epoch 1" in errors[0] and "lr 1e+06" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "models/sgd.pt").exists()
+    assert not (project / "metrics/train_sgd.json").exists()
+    assert (project / "dvc.lock").read_bytes() == lock
+
+
+def test_a_mistyped_param_fails_before_any_data_is_loaded(prepared_project, tmp_path):
+    project = copy_project(prepared_project, tmp_path / "p")
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("  momentum: 0.9", "  momentun: 0.9"))
+    result = dvc("repro", "train_sgd", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "error: params.yaml: train_sgd.momentun: unknown key" in result.stderr
+    assert "did you mean train_sgd.momentum?" in result.stderr
+    assert "train images" not in result.stderr  # failed before loading data

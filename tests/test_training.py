@@ -1,0 +1,145 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mnist_pipeline import model as model_module
+from mnist_pipeline import params, training
+from mnist_pipeline.cli import UserError
+from mnist_pipeline.dataset import Split
+from mnist_pipeline.model import MLP
+
+SGD = params.SGD(lr=0.1, epochs=2, batch_size=32, weight_decay=0.0, schedule="cosine",
+                 momentum=0.9, nesterov=False)  # fmt: skip
+ADAM = params.Adam(lr=1e-3, epochs=2, batch_size=32, weight_decay=0.0, schedule="constant",
+                   beta1=0.9, beta2=0.999)  # fmt: skip
+
+
+def fake_split(n: int, seed: int) -> Split:
+    """Digits that are learnable: each class lights up its own band of rows."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 * label + 4 : 2 * label + 7] = 250
+    return Split(images, labels)
+
+
+def train_once(cfg, seed=0) -> MLP:
+    training.make_deterministic(seed, threads=1)
+    model = MLP(hidden=16)
+    training.fit(model, fake_split(256, 1), fake_split(64, 2), cfg, seed, torch.device("cpu"))
+    return model
+
+
+def test_parameter_count_of_the_reference_model():
+    assert sum(p.numel() for p in MLP(hidden=128).parameters()) == 101_770
+
+
+def test_model_takes_raw_pixels():
+    logits = MLP()(torch.zeros(5, 28, 28, dtype=torch.uint8))
+    assert logits.shape == (5, 10)
+
+
+@pytest.mark.parametrize("cfg", [SGD, ADAM], ids=["sgd", "adam"])
+def test_one_step_lowers_the_loss_on_a_fixed_batch(cfg):
+    torch.manual_seed(0)
+    model = MLP(hidden=32)
+    batch = fake_split(64, 0)
+    images, labels = training.to_tensors(batch, torch.device("cpu"))
+    optimizer = training.make_optimizer(model, cfg)
+    before = F.cross_entropy(model(images), labels)
+    optimizer.zero_grad()
+    before.backward()
+    optimizer.step()
+    assert F.cross_entropy(model(images), labels).item() < before.item()
+
+
+@pytest.mark.parametrize("cfg", [SGD, ADAM], ids=["sgd", "adam"])
+def test_same_seed_gives_identical_weights_and_another_seed_does_not(cfg):
+    first, again, other = train_once(cfg), train_once(cfg), train_once(cfg, seed=1)
+    for key, tensor in first.state_dict().items():
+        assert torch.equal(tensor, again.state_dict()[key])
+    assert not torch.equal(first.state_dict()["layers.1.weight"], other.state_dict()["layers.1.weight"])
+
+
+def test_training_learns_and_reports_each_epoch():
+    training.make_deterministic(0, threads=1)
+    epochs = []
+    history = training.fit(MLP(hidden=16), fake_split(512, 1), fake_split(128, 2), SGD, 0,
+                           torch.device("cpu"), on_epoch=epochs.append)  # fmt: skip
+    assert epochs == history and [e.epoch for e in history] == [1, 2]
+    assert history[-1].val_acc > 0.9
+    assert history[-1].lr < SGD.lr  # the cosine schedule decayed it
+
+
+def test_divergence_stops_at_once_naming_epoch_and_lr():
+    hot = params.SGD(**{**SGD.__dict__, "lr": 1e30, "schedule": "constant"})
+    training.make_deterministic(0, threads=1)
+    with pytest.raises(training.Diverged, match=r"loss became (nan|inf) in epoch 1 .* at lr 1e\+30"):
+        training.fit(MLP(hidden=16), fake_split(256, 1), fake_split(64, 2), hot, 0, torch.device("cpu"))
+
+
+def test_saved_model_loads_with_weights_only_and_predicts_the_same(tmp_path):
+    model = train_once(SGD)
+    model_module.save(model, tmp_path / "m.pt")
+    checkpoint = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert checkpoint["config"]["hidden"] == 16
+    loaded = model_module.load(tmp_path / "m.pt")
+    images = torch.from_numpy(fake_split(8, 3).images)
+    assert torch.equal(loaded(images), model.eval()(images))
+
+
+def test_saving_is_byte_deterministic(tmp_path):
+    model = train_once(SGD)
+    model_module.save(model, tmp_path / "a.pt")
+    model_module.save(model, tmp_path / "b.pt")
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a model", "not a model file of this pipeline"),
+        (None, "not a model file of this pipeline \\(expected format"),
+    ],
+)
+def test_a_file_that_is_not_our_model_is_refused(tmp_path, content, message):
+    path = tmp_path / "other.pt"
+    if content is None:
+        torch.save({"weights": torch.zeros(3)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(UserError, match=f"{path}: {message}"):
+        model_module.load(path)
+
+
+def sgd_params(**changes):
+    values = {"lr": 0.1, "momentum": 0.9, "nesterov": False, "epochs": 10, "batch_size": 256,
+              "weight_decay": 0.0, "schedule": "cosine", **changes}  # fmt: skip
+    return {"train_sgd": values}
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"lr": -1}, "train_sgd.lr: expected a number > 0, got -1"),
+        ({"epochs": "ten"}, "train_sgd.epochs: expected an integer >= 1, got 'ten'"),
+        ({"epochs": 0}, "train_sgd.epochs: expected an integer >= 1, got 0"),
+        ({"momentum": 1.0}, "train_sgd.momentum: expected a number in \\[0, 1\\), got 1.0"),
+        ({"nesterov": "yes"}, "train_sgd.nesterov: expected true or false, got 'yes'"),
+        ({"momentun": 0.9}, "train_sgd.momentun: unknown key, .*did you mean train_sgd.momentum\\?"),
+        ({"schedule": "step"}, "train_sgd.schedule: expected 'constant' or 'cosine', got 'step'"),
+    ],
+)
+def test_training_params_are_validated(changes, message):
+    with pytest.raises(UserError, match=f"^params.yaml: {message}$"):
+        params.training(sgd_params(**changes), "train_sgd")
+
+
+def test_cuda_asked_for_without_one():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert model_module.pick_device("auto").type == "cpu"
+    with pytest.raises(UserError, match="device: 'cuda' asked for"):
+        model_module.pick_device("cuda")
