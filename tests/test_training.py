@@ -76,7 +76,7 @@ def test_training_learns_and_reports_each_epoch():
 def test_divergence_stops_at_once_naming_epoch_and_lr():
     hot = params.SGD(**{**SGD.__dict__, "lr": 1e30, "schedule": "constant"})
     training.make_deterministic(0, threads=1)
-    with pytest.raises(training.Diverged, match=r"loss became (nan|inf) in epoch 1 .* at lr 1e\+30"):
+    with pytest.raises(training.Diverged, match=r"loss became (nan|inf) in epoch 1 of 2 .* at lr 1e\+30"):
         training.fit(MLP(hidden=16), fake_split(256, 1), fake_split(64, 2), hot, 0, torch.device("cpu"))
 
 

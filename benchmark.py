@@ -1,0 +1,141 @@
+"""How fast is training, and why: our in-memory batches against the classic torchvision path.
+
+Run after `dvc repro preprocess` (it reads data/raw and data/processed):
+
+    python benchmark.py
+
+Both paths train the same MLP with the same optimizer and batch size, one epoch at a time,
+alternating A B A B so that drift in machine speed hits both; medians are reported. The FLOP
+floor is the least time an epoch could take: 6 x parameters x samples (forward 2, backward 4
+FLOPs per weight per sample) at the matrix-multiply rate measured on this machine.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+from mnist_pipeline import dataset, params, training
+from mnist_pipeline.model import MLP
+
+RAW, PROCESSED = Path("data/raw"), Path("data/processed")
+
+
+def classic_epoch(batch_size: int) -> float:
+    """One epoch the way most tutorials train: per-sample Dataset, ToTensor, DataLoader."""
+    with tempfile.TemporaryDirectory() as root:
+        # torchvision expects ROOT/MNIST/raw/<the four IDX files>: link ours there.
+        (Path(root) / "MNIST" / "raw").mkdir(parents=True)
+        for file in RAW.iterdir():
+            (Path(root) / "MNIST" / "raw" / file.name).symlink_to(file.resolve())
+        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+        data = datasets.MNIST(root, train=True, transform=normalize)
+        loader = DataLoader(data, batch_size=batch_size, shuffle=True)
+        model = MLP().layers  # the same layers, without our built-in normalisation
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+        started = time.perf_counter()
+        for images, labels in loader:
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return time.perf_counter() - started
+
+
+OPTIMIZERS = {
+    "adam": params.Adam(lr=1e-3, epochs=1, batch_size=0, weight_decay=0.0, schedule="constant",
+                        beta1=0.9, beta2=0.999),
+    "sgd": params.SGD(lr=0.1, epochs=1, batch_size=0, weight_decay=0.0, schedule="constant",
+                      momentum=0.9, nesterov=False),
+}  # fmt: skip
+
+
+def our_epoch(batch_size: int, optimizer_name: str = "adam") -> float:
+    """One epoch of `training.train_epoch`, the loop the pipeline runs."""
+    images, labels = training.to_tensors(dataset.load(PROCESSED, "train"), torch.device("cpu"))
+    model = MLP()
+    cfg = OPTIMIZERS[optimizer_name]
+    optimizer = training.make_optimizer(model, cfg)
+    schedule = training.make_schedule(optimizer, cfg, steps=1)
+    started = time.perf_counter()
+    training.train_epoch(model, optimizer, schedule, images, labels, batch_size, torch.Generator())
+    return time.perf_counter() - started
+
+
+def sgemm_flops_per_second(n: int = 2048, trials: int = 7) -> float:
+    """The best of several timed matmuls: the machine's peak, so the floor is a hard one."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(trials):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best
+
+
+def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
+    """Peak memory of a fresh process that trains one epoch along `path` (imports included:
+    torch alone is ~800 MB)."""
+    command = [sys.executable, __file__, "--rss-of", path, "--batch-size", str(batch_size),
+               "--threads", str(threads)]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output)["peak_rss_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="epochs timed per path and batch size")
+    parser.add_argument("--rss-of", choices=["ours", "classic"], help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=64, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_of:
+        torch.set_num_threads(args.threads)
+        (our_epoch if args.rss_of == "ours" else classic_epoch)(args.batch_size)
+        print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+
+    threads = params.runtime(params.load()).threads
+    torch.set_num_threads(threads)
+    samples = len(dataset.load(PROCESSED, "train").labels)
+    flops = 6 * sum(p.numel() for p in MLP().parameters()) * samples
+    rate = sgemm_flops_per_second()
+    floor = flops / rate
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads; "
+          f"sgemm {rate / 1e9:.0f} GFLOP/s; one epoch = {samples} samples = {flops / 1e9:.1f} GFLOP, "
+          f"floor {floor:.3f} s")  # fmt: skip
+    print(f"{'optimizer':>9}  {'batch':>5}  {'classic s/epoch':>15}  {'ours s/epoch':>12}  "
+          f"{'speed-up':>8}  {'ours / floor':>12}")  # fmt: skip
+    for name in OPTIMIZERS:
+        for batch_size in (64, 256, 512):
+            # The classic path costs ~15 s an epoch, nearly all per-sample Python work that no
+            # batch size or optimizer changes: time it once, for Adam at batch 64.
+            with_classic = name == "adam" and batch_size == 64
+            classic, ours = [], []
+            for _ in range(args.rounds):
+                if with_classic:
+                    classic.append(classic_epoch(batch_size))
+                ours.append(our_epoch(batch_size, name))
+            ours_s = statistics.median(ours)
+            classic_s = statistics.median(classic) if classic else None
+            print(f"{name:>9}  {batch_size:>5}  {f'{classic_s:.2f}' if classic else '-':>15}  "
+                  f"{ours_s:>12.3f}  {f'{classic_s / ours_s:.1f}x' if classic else '-':>8}  "
+                  f"{ours_s / floor:>11.2f}x")  # fmt: skip
+    ours_mb, classic_mb = (peak_rss_mb(path, 64, threads) for path in ("ours", "classic"))
+    print(f"peak RSS of a process training one epoch at batch 64: ours {ours_mb:.0f} MB, "
+          f"classic {classic_mb:.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
