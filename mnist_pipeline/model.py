@@ -33,18 +33,20 @@ class MLP(nn.Module):
         return self.layers(x.mul_(1 / (255 * self.std)).sub_(self.mean / self.std))
 
 
-def save(model: MLP, path: Path) -> None:
-    """The config beside the state dict: plain tensors, numbers and strings only, so the file
-    loads with `torch.load(weights_only=True)` and cannot run code."""
+def save(model: MLP, path: Path, training: dict) -> None:
+    """The model config and how it was trained beside the state dict: plain tensors, numbers and
+    strings only, so the file loads with `torch.load(weights_only=True)` and cannot run code."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    checkpoint = {"format": FORMAT, "config": model.config, "training": training, "state_dict": state}
     # Into memory first: torch.save names the archive's folder after the file it writes, and a
     # temporary file's random name would make the bytes differ from run to run.
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, buffer)
+    torch.save(checkpoint, buffer)
     write_bytes(path, buffer.getvalue())
 
 
-def load(path: Path | str, device: str | torch.device = "cpu") -> MLP:
+def load(path: Path | str, device: str | torch.device = "cpu") -> tuple[MLP, dict]:
+    """The model, in eval mode, and the record of how it was trained."""
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
@@ -59,7 +61,7 @@ def load(path: Path | str, device: str | torch.device = "cpu") -> MLP:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
         raise UserError(f"{path}: weights do not fit the model: {str(error).splitlines()[0]}") from None
-    return model.eval()
+    return model.eval(), checkpoint.get("training", {})
 
 
 def pick_device(name: str) -> torch.device:

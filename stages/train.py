@@ -29,7 +29,7 @@ def main(args) -> None:
     model = MLP(hidden, stats["mean"], stats["std"]).to(device)
     history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.epochs))
 
-    save(model, args.model)
+    save(model, args.model, training={"section": args.section, **asdict(cfg)})
     curves = pd.DataFrame([asdict(epoch) for epoch in history]).round(DECIMALS)
     curves["seconds"] = curves["seconds"].round(2)
     with atomic_path(args.curves) as tmp:

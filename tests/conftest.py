@@ -41,8 +41,12 @@ def clone_project(dest: Path) -> Path:
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "clone"]):
-        run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=dest)
+    # Built by `make`, not committed: carried over like the virtual environment.
+    template = ROOT / ".dvc" / "offline_plots.html"
+    if template.exists():
+        shutil.copy2(template, dest / ".dvc" / template.name)
+    run(["git", "init", "-q"], cwd=dest)
+    git_commit(dest, "clone")
     return dest
 
 
@@ -97,3 +101,17 @@ def prepared_project(raw_mnist, tmp_path_factory) -> Path:
 def copy_project(project: Path, dest: Path) -> Path:
     shutil.copytree(project, dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def trained_project(prepared_project, tmp_path_factory) -> Path:
+    """The whole pipeline run (1-epoch training) and committed: a baseline to compare against."""
+    project = copy_project(prepared_project, tmp_path_factory.mktemp("trained") / "p")
+    dvc("repro", cwd=project)
+    git_commit(project, "baseline")
+    return project
+
+
+def git_commit(project: Path, message: str) -> None:
+    run(["git", "add", "-A"], cwd=project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], cwd=project)

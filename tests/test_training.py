@@ -82,18 +82,19 @@ def test_divergence_stops_at_once_naming_epoch_and_lr():
 
 def test_saved_model_loads_with_weights_only_and_predicts_the_same(tmp_path):
     model = train_once(SGD)
-    model_module.save(model, tmp_path / "m.pt")
+    model_module.save(model, tmp_path / "m.pt", training={"lr": 0.1})
     checkpoint = torch.load(tmp_path / "m.pt", weights_only=True)
     assert checkpoint["config"]["hidden"] == 16
-    loaded = model_module.load(tmp_path / "m.pt")
+    loaded, training_record = model_module.load(tmp_path / "m.pt")
+    assert training_record == {"lr": 0.1}
     images = torch.from_numpy(fake_split(8, 3).images)
     assert torch.equal(loaded(images), model.eval()(images))
 
 
 def test_saving_is_byte_deterministic(tmp_path):
     model = train_once(SGD)
-    model_module.save(model, tmp_path / "a.pt")
-    model_module.save(model, tmp_path / "b.pt")
+    model_module.save(model, tmp_path / "a.pt", training={})
+    model_module.save(model, tmp_path / "b.pt", training={})
     assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
 
 

@@ -1,0 +1,39 @@
+"""Stage `evaluate`: score one trained model on the test set, which nothing before has seen."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mnist_pipeline import cli, dataset, params
+from mnist_pipeline.evaluation import evaluate, summary
+from mnist_pipeline.files import atomic_path, write_json
+from mnist_pipeline.model import load, pick_device
+from mnist_pipeline.training import make_deterministic
+
+
+def main(args) -> None:
+    values = params.load()
+    runtime, seed = params.runtime(values), params.seed(values)
+    make_deterministic(seed, runtime.threads)
+    device = pick_device(runtime.device)
+    model, training = load(args.model, device)
+    test = dataset.load(args.data, "test")
+
+    metrics, predicted = evaluate(model, test, device)
+    write_json(args.metrics, {"model": summary(training, model.config), "test": metrics})
+    with atomic_path(args.predictions) as tmp:
+        pd.DataFrame({"actual": test.labels, "predicted": predicted}).to_csv(
+            tmp, index=False, lineterminator="\n"
+        )
+    cli.log(f"evaluate: {args.model}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
+            f"macro F1 {metrics['f1']:.4f}, {metrics['images_per_second']:.3g} images/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    parser = cli.parser(__doc__)
+    parser.add_argument("model", type=Path, help="a model file written by a train stage")
+    parser.add_argument("--data", type=Path, required=True, help="folder written by preprocess")
+    parser.add_argument("--metrics", type=Path, required=True, help="test metrics (JSON)")
+    parser.add_argument("--predictions", type=Path, required=True,
+                        help="actual,predicted per test image (CSV)")  # fmt: skip
+    cli.run(main, parser)

@@ -1,0 +1,107 @@
+"""The workflows the README promises, each through the real `dvc` CLI in a temporary clone."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import copy_project, dvc, git_commit, run, set_param
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def project(trained_project, tmp_path):
+    return copy_project(trained_project, tmp_path / "p")
+
+
+def test_metrics_show_compares_the_two_optimizers(project):
+    out = dvc("metrics", "show", cwd=project).stdout
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("metrics/")}
+    assert {"metrics/adam.json", "metrics/sgd.json", "metrics/train_adam.json", "metrics/train_sgd.json"} <= rows.keys()
+    header = out.splitlines()[0].split()
+    for column in ("test.acc", "test.loss", "test.f1", "test.per_class_acc.7", "model.optimizer", "model.lr"):
+        assert column in header, column
+    assert " sgd " in rows["metrics/sgd.json"] and " adam " in rows["metrics/adam.json"]
+
+
+def test_change_a_param_then_diff_against_the_committed_baseline(project):
+    set_param(project, "train_sgd.lr", "0.05")
+    repro = dvc("repro", cwd=project).stdout
+    assert "Running stage 'train_sgd'" in repro and "Running stage 'train_adam'" not in repro
+    metrics = dvc("metrics", "diff", cwd=project).stdout
+    assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
+    assert re.search(r"metrics/sgd.json\s+model.lr\s+0.1\s+0.05", metrics), metrics
+    params = dvc("params", "diff", cwd=project).stdout
+    assert re.search(r"params.yaml\s+train_sgd.lr\s+0.1\s+0.05", params), params
+
+
+def test_named_experiment(project, tmp_path):
+    dvc("exp", "run", "-n", "sgd-lr05", "-S", "train_sgd.lr=0.05", cwd=project)
+    metrics = dvc("metrics", "diff", "HEAD", "sgd-lr05", cwd=project).stdout
+    assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
+    table = dvc("exp", "show", "--only-changed", "--md", cwd=project).stdout
+    assert "sgd-lr05" in table and "train_sgd.lr" in table
+    dvc("plots", "diff", "HEAD", "sgd-lr05", "-o", str(tmp_path / "diff"), cwd=project)
+    page = (tmp_path / "diff" / "index.html").read_text()
+    assert "sgd-lr05" in page and "Validation loss, Adam vs SGD" in page
+
+
+def test_a_queued_sweep_runs_two_at_a_time_and_compares(project):
+    for lr in ("0.05", "0.2"):
+        dvc("exp", "run", "--queue", "-n", f"sgd-lr{lr}", "-S", f"train_sgd.lr={lr}", cwd=project)
+    dvc("exp", "run", "--run-all", "-j", "2", cwd=project)
+    table = dvc("exp", "show", "--csv", "--only-changed", cwd=project).stdout
+    rows = [line for line in table.splitlines() if line.startswith("sgd-lr")]
+    assert len(rows) == 2, table
+    assert dvc("queue", "status", cwd=project).stdout.count("Success") == 2
+    diff = dvc("metrics", "diff", "sgd-lr0.05", "sgd-lr0.2", cwd=project).stdout
+    assert re.search(r"metrics/sgd.json\s+test.acc", diff), diff
+
+
+def test_push_then_pull_in_a_fresh_clone_restores_everything_byte_identical(project, tmp_path):
+    remote = tmp_path / "remote"
+    dvc("remote", "add", "-d", "shared", str(remote), cwd=project)
+    git_commit(project, "add remote")
+    dvc("push", cwd=project)
+
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(project), str(clone)], cwd=tmp_path)
+    dvc("pull", cwd=clone)
+    for folder in ("data/raw", "data/processed", "models"):
+        ours = sorted(p.relative_to(project) for p in (project / folder).iterdir() if p.name != ".gitignore")
+        assert ours
+        for path in ours:
+            assert (clone / path).read_bytes() == (project / path).read_bytes(), path
+    status = dvc("status", cwd=clone).stdout
+    assert "up to date" in status, status
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+    pytest.skip("chromium is not installed (apt-get install chromium): offline rendering not checked")
+
+
+def test_plots_show_renders_every_chart_offline(project, tmp_path):
+    browser = find_chromium()
+    assert (project / ".dvc" / "offline_plots.html").exists(), "run `make` to build the template"
+    dvc("plots", "show", cwd=project)
+    page = (project / "dvc_plots" / "index.html").read_text()
+    assert "cdn.jsdelivr" not in page and "<script src=" not in page
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
+         (project / "dvc_plots" / "index.html").as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+    # vega-embed draws each chart as an <svg class="marks">; the 5 vega plots of dvc.yaml.
+    assert dom.count('class="marks"') == 5, dom[:2000]
+    images = re.findall(r'<img src="(static/[^"]+\.png)">', dom)
+    assert len(images) == 7 and all((project / "dvc_plots" / image).is_file() for image in images)
