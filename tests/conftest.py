@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path, check: bool = True, env_extra: dict | None = None,
+        **kwargs) -> subprocess.CompletedProcess:  # fmt: skip
     """Run a command the way a user would in a shell whose PATH starts with the venv."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env_extra or {})}
     env.pop("MNIST_PIPELINE_DEBUG", None)
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:

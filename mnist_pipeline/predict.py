@@ -1,0 +1,99 @@
+"""Classify digit images a person drew or photographed, with a model the pipeline trained.
+
+    python -m mnist_pipeline.predict models/sgd.pt my_digit.png other.jpg
+    python -m mnist_pipeline.predict models/adam.pt *.png --json
+
+Any size, RGB or grey, dark ink on light paper or light on dark. Each image is turned into what
+MNIST digits look like: white digit on black, cropped to the ink, scaled so its longer side is
+20 pixels, and placed in a 28x28 square with its centre of mass in the middle. An image that is
+already 28x28 and light-on-dark is taken as it is, like the test set.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from mnist_pipeline import cli
+from mnist_pipeline.model import load
+
+SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
+
+
+def read_grey(path: Path) -> np.ndarray:
+    """The image as float grey levels 0-255; transparent pixels count as white paper."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                paper = Image.new("RGBA", image.size, "white")
+                image = Image.alpha_composite(paper, image.convert("RGBA"))
+            return np.asarray(image.convert("L"), dtype=np.float64)
+    except FileNotFoundError:
+        raise cli.UserError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise cli.UserError(f"{path}: not an image that can be read ({error})") from None
+
+
+def to_mnist(grey: np.ndarray, path: Path) -> np.ndarray:
+    """A uint8 28x28 light-on-dark digit, centred by mass the way MNIST digits are."""
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if np.median(border) > 127:  # dark ink on light paper: MNIST is the other way round
+        grey, border = 255 - grey, 255 - border
+    if grey.shape == (SIZE, SIZE):
+        return grey.astype(np.uint8)
+    ink = np.clip(grey - np.median(border), 0, None)  # the paper's own grey is not ink
+    if ink.max() < 32:
+        raise cli.UserError(f"{path}: no digit found: the image is nearly uniform")
+    rows, cols = np.nonzero(ink > 0.25 * ink.max())
+    ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    ink *= 255 / ink.max()
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
+    digit = np.clip(np.asarray(image), 0, 255)
+    # Shift so the centre of mass lands on the middle pixel, as far as the square allows.
+    offset = np.round((SIZE - 1) / 2 - centre_of_mass(digit)).astype(int)
+    top, left = np.clip(offset, 0, SIZE - np.array(digit.shape))
+    canvas = np.zeros((SIZE, SIZE))
+    canvas[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    return canvas.round().astype(np.uint8)
+
+
+def centre_of_mass(image: np.ndarray) -> np.ndarray:
+    """(row, column) of the intensity-weighted mean position."""
+    rows, cols = np.indices(image.shape)
+    return np.array([(rows * image).sum(), (cols * image).sum()]) / image.sum()
+
+
+def classify(model: torch.nn.Module, digits: np.ndarray) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.softmax(model(torch.from_numpy(digits)), dim=1)
+
+
+def main(args) -> None:
+    model, _ = load(args.model)
+    digits = np.stack([to_mnist(read_grey(path), path) for path in args.images])
+    probabilities = classify(model, digits)
+    results = [
+        {"file": str(path), "digit": int(p.argmax()), "probability": round(float(p.max()), 4)}
+        for path, p in zip(args.images, probabilities)
+    ]
+    if args.json:
+        json.dump(results, sys.stdout, indent=2)
+        print()
+    else:
+        for result in results:
+            print(f"{result['file']}: {result['digit']} ({result['probability']:.1%})")
+
+
+if __name__ == "__main__":
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path, help="a model file from train_adam or train_sgd")
+    parser.add_argument("images", type=Path, nargs="+", help="image files (PNG, JPEG, ...)")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    cli.run(main, parser)
