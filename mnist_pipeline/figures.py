@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from mnist_pipeline.evaluation import confusion_matrix  # noqa: E402
+from mnist_pipeline.scores import confusion_matrix  # noqa: E402
 from mnist_pipeline.files import atomic_path  # noqa: E402
 
 COLORS = {"train": "tab:blue", "val": "tab:orange", "adam": "tab:green", "sgd": "tab:purple"}

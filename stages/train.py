@@ -8,8 +8,6 @@ import pandas as pd
 
 from mnist_pipeline import cli, dataset, params
 from mnist_pipeline.files import atomic_path, write_json
-from mnist_pipeline.model import MLP, pick_device, save
-from mnist_pipeline.training import Epoch, fit, make_deterministic
 
 DECIMALS = 6  # enough for any curve; fewer digits than float noise, so the files are stable
 
@@ -18,6 +16,9 @@ def main(args) -> None:
     values = params.load()
     cfg = params.training(values, args.section)
     hidden, runtime, seed = params.model(values).hidden, params.runtime(values), params.seed(values)
+    # torch takes seconds and ~800 MB to import: pay that only once the params are known good.
+    from mnist_pipeline.model import MLP, pick_device, save
+    from mnist_pipeline.training import fit, make_deterministic
 
     make_deterministic(seed, runtime.threads)
     device = pick_device(runtime.device)
@@ -45,7 +46,7 @@ def main(args) -> None:
 
 
 def log_epoch(epochs: int):
-    def log(e: Epoch) -> None:
+    def log(e) -> None:  # e: training.Epoch
         cli.log(f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  train loss {e.train_loss:.4f} "
                 f"acc {e.train_acc:.4f} | val loss {e.val_loss:.4f} acc {e.val_acc:.4f} | "
                 f"lr {e.lr:.3g} | {e.seconds:.1f}s")  # fmt: skip

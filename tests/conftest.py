@@ -108,8 +108,9 @@ def copy_project(project: Path, dest: Path) -> Path:
 def trained_project(prepared_project, tmp_path_factory) -> Path:
     """The whole pipeline run (1-epoch training) and committed: a baseline to compare against."""
     project = copy_project(prepared_project, tmp_path_factory.mktemp("trained") / "p")
-    dvc("repro", cwd=project)
+    result = dvc("repro", cwd=project)
     git_commit(project, "baseline")
+    (project / "repro.log").write_text(result.stdout + result.stderr)  # untracked: after the commit
     return project
 
 

@@ -1,15 +1,15 @@
 import numpy as np
 import pandas as pd
 
-from mnist_pipeline import evaluation, figures
+from mnist_pipeline import evaluation, figures, scores
 
 
 def test_scores_on_a_known_confusion():
     actual = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
     predicted = np.array([0, 0, 0, 1, 1, 1, 2, 2, 0, 2])
-    counts = evaluation.confusion_matrix(actual, predicted)
+    counts = scores.confusion_matrix(actual, predicted)
     assert counts[0, 0] == 3 and counts[0, 1] == 1 and counts[2, 0] == 1 and counts.sum() == 10
-    s = evaluation.scores(actual, predicted)
+    s = scores.scores(actual, predicted)
     assert s["acc"] == 0.8
     assert s["per_class_acc"]["0"] == 0.75 and s["per_class_acc"]["1"] == 1.0
     # Precision of class 0: 3 of the 4 predicted zeros; classes 3-9 never occur and count 0.
