@@ -163,6 +163,17 @@ def test_8_bad_params_name_the_key_before_any_work(prepared_project, tmp_path, k
     assert error == f"error: params.yaml: {message}"
 
 
+def test_8_a_typo_gets_a_suggestion_before_any_data_is_loaded(prepared_project, tmp_path):
+    project = copy_project(prepared_project, tmp_path / "p")
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("  momentum: 0.9", "  momentun: 0.9"))
+    result = dvc("repro", "train_sgd", cwd=project, check=False)
+    error = one_error(result)
+    assert error.startswith("error: params.yaml: train_sgd.momentun: unknown key")
+    assert error.endswith("did you mean train_sgd.momentum?")
+    assert "train images" not in result.stderr  # stopped before loading data
+
+
 def test_10_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, tmp_path):
     project = copy_project(prepared_project, tmp_path / "p")
     set_param(project, "train_sgd.epochs", "50")

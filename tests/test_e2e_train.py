@@ -51,14 +51,3 @@ def test_a_diverging_lr_stops_with_one_line_and_writes_nothing(prepared_project,
     assert "Traceback" not in result.stderr
     assert not (project / "models/sgd.pt").exists()
     assert (project / "dvc.lock").read_bytes() == lock
-
-
-def test_a_mistyped_param_fails_before_any_data_is_loaded(prepared_project, tmp_path):
-    project = copy_project(prepared_project, tmp_path / "p")
-    params = project / "params.yaml"
-    params.write_text(params.read_text().replace("  momentum: 0.9", "  momentun: 0.9"))
-    result = dvc("repro", "train_sgd", cwd=project, check=False)
-    assert result.returncode != 0
-    assert "error: params.yaml: train_sgd.momentun: unknown key" in result.stderr
-    assert "did you mean train_sgd.momentum?" in result.stderr
-    assert "train images" not in result.stderr  # failed before loading data
