@@ -78,7 +78,7 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
                 path.replace(out_dir / file_name)
             log(f"download: {len(fetched)} files verified against data.sha256, written to {out_dir}")
             return
-    hint = f"DVC removed the old {out_dir} before this run; `dvc checkout` restores it from the cache"
+    hint = f"under `dvc repro` the previous {out_dir} was removed first; `dvc checkout` restores it"
     if len(failures) == 1:
         raise UserError(f"{failures[0]} ({hint})")
     raise UserError(f"no source delivered verified files: {'; '.join(failures)} ({hint})")
