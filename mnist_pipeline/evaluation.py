@@ -7,23 +7,17 @@ import torch
 import torch.nn.functional as F
 
 from mnist_pipeline.dataset import Split
+from mnist_pipeline.model import logits
 from mnist_pipeline.scores import scores
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
-    """Logits for every image, in batches that bound memory."""
-    model.eval()
-    return torch.cat([model(chunk) for chunk in images.split(batch_size)])
 
 
 def images_per_second(model: torch.nn.Module, images: torch.Tensor, repeats: int = 3) -> float:
     """Inference throughput: the best of a few passes, after a warm-up, to 3 significant digits."""
-    predict(model, images[:256])
+    logits(model, images[:256])
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        predict(model, images)
+        logits(model, images)
         if images.is_cuda:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - started)
@@ -34,10 +28,10 @@ def evaluate(model: torch.nn.Module, test: Split, device: torch.device) -> tuple
     """Test-set metrics and the predicted class of every test image."""
     images = torch.from_numpy(test.images).to(device)
     labels = torch.from_numpy(test.labels).long().to(device)
-    logits = predict(model, images)
-    predicted = logits.argmax(1).cpu().numpy()
+    test_logits = logits(model, images)
+    predicted = test_logits.argmax(1).cpu().numpy()
     metrics = scores(test.labels, predicted)
-    metrics["loss"] = round(F.cross_entropy(logits, labels).item(), 4)
+    metrics["loss"] = round(F.cross_entropy(test_logits, labels).item(), 4)
     metrics["images_per_second"] = images_per_second(model, images)
     return metrics, predicted
 

@@ -33,6 +33,13 @@ class MLP(nn.Module):
         return self.layers(x.mul_(1 / (255 * self.std)).sub_(self.mean / self.std))
 
 
+@torch.no_grad()
+def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    """The model's logits for every image, in eval mode, in batches that bound memory."""
+    model.eval()
+    return torch.cat([model(chunk) for chunk in images.split(batch_size)])
+
+
 def save(model: MLP, path: Path, training: dict) -> None:
     """The model config and how it was trained beside the state dict: plain tensors, numbers and
     strings only, so the file loads with `torch.load(weights_only=True)` and cannot run code."""

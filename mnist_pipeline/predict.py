@@ -18,7 +18,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from mnist_pipeline import cli
-from mnist_pipeline.model import load
+from mnist_pipeline.model import load, logits
 
 SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
 
@@ -71,8 +71,7 @@ def centre_of_mass(image: np.ndarray) -> np.ndarray:
 
 
 def classify(model: torch.nn.Module, digits: np.ndarray) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.softmax(model(torch.from_numpy(digits)), dim=1)
+    return torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)
 
 
 def main(args) -> None:

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from mnist_pipeline import params
 from mnist_pipeline.cli import UserError
 from mnist_pipeline.dataset import Split
+from mnist_pipeline.model import logits
 
 
 class Diverged(UserError):
@@ -68,18 +69,11 @@ def make_schedule(optimizer: torch.optim.Optimizer, cfg: params.Training, steps:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 8192) -> tuple[float, float]:  # fmt: skip
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy over a whole split."""
-    model.eval()
-    loss_sum, correct = 0.0, 0
-    for start in range(0, len(labels), batch_size):
-        logits = model(images[start : start + batch_size])
-        target = labels[start : start + batch_size]
-        loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(1) == target).sum().item()
-    return loss_sum / len(labels), correct / len(labels)
+    split_logits = logits(model, images)
+    accuracy = (split_logits.argmax(1) == labels).sum().item() / len(labels)
+    return F.cross_entropy(split_logits, labels).item(), accuracy
 
 
 def fit(model: torch.nn.Module, train: Split, val: Split, cfg: params.Training, seed: int,
