@@ -43,6 +43,12 @@ def write_json(path: Path | str, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def write_csv(path: Path | str, frame) -> None:
+    """A pandas DataFrame without its index and with "\n" line ends on every platform."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
 def sha256(path: Path | str) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()

@@ -6,7 +6,7 @@ import pandas as pd
 
 from mnist_pipeline import cli, dataset, params
 from mnist_pipeline.evaluation import evaluate, summary
-from mnist_pipeline.files import atomic_path, write_json
+from mnist_pipeline.files import write_csv, write_json
 from mnist_pipeline.model import load, pick_device
 from mnist_pipeline.training import make_deterministic
 
@@ -21,10 +21,7 @@ def main(args) -> None:
 
     metrics, predicted = evaluate(model, test, device)
     write_json(args.metrics, {"model": summary(training, model.config), "test": metrics})
-    with atomic_path(args.predictions) as tmp:
-        pd.DataFrame({"actual": test.labels, "predicted": predicted}).to_csv(
-            tmp, index=False, lineterminator="\n"
-        )
+    write_csv(args.predictions, pd.DataFrame({"actual": test.labels, "predicted": predicted}))
     cli.log(f"evaluate: {args.model}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
             f"macro F1 {metrics['f1']:.4f}, {metrics['images_per_second']:.3g} images/s")  # fmt: skip
 

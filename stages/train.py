@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_pipeline import cli, dataset, params
-from mnist_pipeline.files import atomic_path, write_json
+from mnist_pipeline.files import write_csv, write_json
 
 DECIMALS = 6  # enough for any curve; fewer digits than float noise, so the files are stable
 
@@ -33,8 +33,7 @@ def main(args) -> None:
     save(model, args.model, training={"section": args.section, **asdict(cfg)})
     curves = pd.DataFrame([asdict(epoch) for epoch in history]).round(DECIMALS)
     curves["seconds"] = curves["seconds"].round(2)
-    with atomic_path(args.curves) as tmp:
-        curves.to_csv(tmp, index=False, lineterminator="\n")
+    write_csv(args.curves, curves)
     last = history[-1]
     # No timings here: they differ run to run and would fill every `dvc metrics diff` with
     # noise. The per-epoch seconds are in the curves CSV.
