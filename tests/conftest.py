@@ -16,12 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def user_env(extra: dict | None = None) -> dict:
+    """The environment of a user's shell whose PATH starts with the venv (no debug tracebacks)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(extra or {})}
+    env.pop("MNIST_PIPELINE_DEBUG", None)
+    return env
+
+
 def run(args: list[str], cwd: Path, check: bool = True, env_extra: dict | None = None,
         **kwargs) -> subprocess.CompletedProcess:  # fmt: skip
-    """Run a command the way a user would in a shell whose PATH starts with the venv."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env_extra or {})}
-    env.pop("MNIST_PIPELINE_DEBUG", None)
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+    """Run a command the way a user would in a shell."""
+    result = subprocess.run(args, cwd=cwd, env=user_env(env_extra), capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -29,6 +34,16 @@ def run(args: list[str], cwd: Path, check: bool = True, env_extra: dict | None =
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     return run(["dvc", *args], cwd=cwd, check=check)
+
+
+def one_error(result: subprocess.CompletedProcess) -> str:
+    """The single `error:` line a failed command printed; fails unless there is exactly one,
+    the exit status is non-zero and no traceback reached the user."""
+    assert result.returncode != 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
 
 
 def clone_project(dest: Path) -> Path:

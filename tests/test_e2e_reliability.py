@@ -2,7 +2,6 @@
 wrong, a non-zero exit, no traceback, nothing half-written, dvc.lock untouched."""
 
 import gzip
-import io
 import json
 import os
 import pickle
@@ -20,18 +19,9 @@ from PIL import Image
 
 from mnist_pipeline import download, model
 from mnist_pipeline.files import sha256
-from tests.conftest import BIN, clone_project, copy_project, dvc, run, set_param
+from tests.conftest import clone_project, copy_project, dvc, one_error, run, set_param, user_env
 
 pytestmark = pytest.mark.e2e
-
-
-def one_error(result) -> str:
-    """The single `error:` line a failed command printed; fails if there is not exactly one."""
-    assert result.returncode != 0, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 def untouched(project, lock: bytes) -> None:
@@ -182,9 +172,7 @@ def test_10_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, 
                "--curves", "plots/train_sgd.csv"]  # fmt: skip
     outputs = ("models/sgd.pt", "metrics/train_sgd.json", "plots/train_sgd.csv")
     before = {path: (project / path).read_bytes() if (project / path).exists() else None for path in outputs}
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("MNIST_PIPELINE_DEBUG", None)
-    with subprocess.Popen(command, cwd=project, env=env, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(command, cwd=project, env=user_env(), stderr=subprocess.PIPE, text=True) as process:
         for line in process.stderr:
             if line.startswith("epoch  1/50"):
                 break
