@@ -5,15 +5,12 @@ BIN := $(VENV)/bin
 # DVC runs stage commands through the shell: put the venv's python first on its PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# `dvc plots show` uses this page (see .dvc/config): vega inlined, so charts render offline.
-PLOTS_TEMPLATE := .dvc/offline_plots.html
-
 .PHONY: repro test
 
-repro: $(VENV)/.installed $(PLOTS_TEMPLATE)
+repro: $(VENV)/.installed
 	dvc repro
 
-test: $(VENV)/.installed-test $(PLOTS_TEMPLATE)
+test: $(VENV)/.installed-test
 	python -m pytest
 
 $(VENV)/.installed: requirements.txt
@@ -24,6 +21,3 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -r requirements-test.txt
 	touch $@
-
-$(PLOTS_TEMPLATE): $(VENV)/.installed mnist_pipeline/offline_plots.py
-	$(BIN)/python -m mnist_pipeline.offline_plots $@

@@ -4,6 +4,7 @@ The processed arrays stay uint8 (a quarter of float32); normalisation happens in
 the train-split mean and std saved beside them, so a saved model takes raw pixels.
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +87,12 @@ def load(processed_dir: Path, split: str) -> Split:
     except (OSError, ValueError) as error:
         raise UserError(f"{processed_dir}: cannot read the {split} split: {error}") from None
     return Split(images, labels)
+
+
+def load_stats(processed_dir: Path) -> dict[str, float]:
+    """The train-split pixel mean and std that `preprocess` saved."""
+    path = processed_dir / STATS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: cannot read the pixel stats: {error}") from None

@@ -1,7 +1,5 @@
 """Scoring a trained model on the test set: the numbers `dvc metrics show` compares."""
 
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -9,19 +7,6 @@ import torch.nn.functional as F
 from mnist_pipeline.dataset import Split
 from mnist_pipeline.model import logits
 from mnist_pipeline.scores import scores
-
-
-def images_per_second(model: torch.nn.Module, images: torch.Tensor, repeats: int = 3) -> float:
-    """Inference throughput: the best of a few passes, after a warm-up, to 3 significant digits."""
-    logits(model, images[:256])
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        logits(model, images)
-        if images.is_cuda:
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - started)
-    return float(f"{len(images) / best:.3g}")
 
 
 def evaluate(model: torch.nn.Module, test: Split, device: torch.device) -> tuple[dict, np.ndarray]:
@@ -32,7 +17,6 @@ def evaluate(model: torch.nn.Module, test: Split, device: torch.device) -> tuple
     predicted = test_logits.argmax(1).cpu().numpy()
     metrics = scores(test.labels, predicted)
     metrics["loss"] = round(F.cross_entropy(test_logits, labels).item(), 4)
-    metrics["images_per_second"] = images_per_second(model, images)
     return metrics, predicted
 
 

@@ -69,12 +69,3 @@ def load(path: Path | str, device: str | torch.device = "cpu") -> tuple[MLP, dic
     except RuntimeError as error:
         raise UserError(f"{path}: weights do not fit the model: {str(error).splitlines()[0]}") from None
     return model.eval(), checkpoint.get("training", {})
-
-
-def pick_device(name: str) -> torch.device:
-    """`auto` takes CUDA when there is one; asking for `cuda` without one is an error."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("params.yaml: device: 'cuda' asked for, but torch sees no CUDA device")
-    return torch.device(name)

@@ -1,9 +1,11 @@
 """Write the HTML template that makes `dvc plots show` render without a network.
 
 DVC's default page loads vega, vega-lite and vega-embed from a CDN, so offline every chart is
-blank. This template inlines all three, taken from the `vl-convert-python` package (one
-self-contained script that defines `vega`, `vegaLite` and `vegaEmbed`), instead of JavaScript
-pasted into the repo. `.dvc/config` points `plots.html_template` at the file; `make` writes it.
+blank. This template inlines all three, taken from the pinned `vl-convert-python` package (one
+self-contained script that defines `vega`, `vegaLite` and `vegaEmbed`). `.dvc/config` points
+`plots.html_template` at `.dvc/offline_plots.html`, which is committed, so that `dvc plots show`
+works straight after `git clone`; a test checks that it is what this module writes. After
+upgrading vl-convert-python, write it again:
 
     python -m mnist_pipeline.offline_plots .dvc/offline_plots.html
 """
@@ -35,14 +37,14 @@ TEMPLATE = """<!DOCTYPE html>
 """
 
 
-def main(path: str) -> None:
+def page() -> bytes:
     import vl_convert
 
     bundle = vl_convert.javascript_bundle()
     # A literal "</script>" inside the bundle would end the tag early.
     bundle = bundle.replace("</script>", "<\\/script>")
-    write_bytes(Path(path), TEMPLATE.format(bundle=bundle).encode())
+    return TEMPLATE.format(bundle=bundle).encode()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    write_bytes(Path(sys.argv[1]), page())

@@ -43,8 +43,10 @@ class Model:
 
 @dataclasses.dataclass(frozen=True)
 class Runtime:
-    device: str = rule("'auto', 'cpu' or 'cuda'", lambda v: v in ("auto", "cpu", "cuda"))
-    # The thread count changes the floating-point sums, so it is a param like the seed.
+    """What decides the floating-point sums besides the seed (see runtime.py)."""
+
+    device: str = rule("'cpu', 'cuda' or 'auto'", lambda v: v in ("cpu", "cuda", "auto"))
+    cpu_kernels: str = rule("'avx2' or 'native'", lambda v: v in ("avx2", "native"))
     threads: int = rule("an integer >= 1", lambda v: v >= 1)
 
 

@@ -6,7 +6,8 @@
 Any size, RGB or grey, dark ink on light paper or light on dark. Each image is turned into what
 MNIST digits look like: white digit on black, cropped to the ink, scaled so its longer side is
 20 pixels, and placed in a 28x28 square with its centre of mass in the middle. An image that is
-already 28x28 and light-on-dark is taken as it is, like the test set.
+already 28x28 and light-on-dark is taken as it is, like the test set. It runs from the project
+folder, with the CPU kernels and threads of `params.yaml`, so it scores as `evaluate` does.
 """
 
 import json
@@ -14,11 +15,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
-from mnist_pipeline import cli
-from mnist_pipeline.model import load, logits
+from mnist_pipeline import cli, params, runtime
 
 SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
 
@@ -70,14 +69,17 @@ def centre_of_mass(image: np.ndarray) -> np.ndarray:
     return np.array([(rows * image).sum(), (cols * image).sum()]) / image.sum()
 
 
-def classify(model: torch.nn.Module, digits: np.ndarray) -> torch.Tensor:
-    return torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)
-
-
 def main(args) -> None:
+    run = params.runtime(params.load())
+    runtime.pin_cpu_kernels(run.cpu_kernels)  # before torch loads, as in evaluate
+    import torch
+
+    from mnist_pipeline.model import load, logits
+
+    runtime.start(run.threads, "cpu")
     model, _ = load(args.model)
     digits = np.stack([to_mnist(read_grey(path), path) for path in args.images])
-    probabilities = classify(model, digits)
+    probabilities = torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)
     results = [
         {"file": str(path), "digit": int(p.argmax()), "probability": round(float(p.max()), 4)}
         for path, p in zip(args.images, probabilities)

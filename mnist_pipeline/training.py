@@ -6,7 +6,6 @@ spends most of each step in Python (see benchmark.py for the measured ratio).
 """
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -36,15 +35,6 @@ class Epoch:
     val_acc: float
     lr: float
     seconds: float
-
-
-def make_deterministic(seed: int, threads: int) -> None:
-    """Same seed + same thread count + same machine -> the same weights, bit for bit."""
-    # cuBLAS needs this set before its first call to be deterministic.
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(threads)
 
 
 def to_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

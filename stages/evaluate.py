@@ -4,18 +4,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_pipeline import cli, dataset, params
-from mnist_pipeline.evaluation import evaluate, summary
+from mnist_pipeline import cli, dataset, params, runtime
 from mnist_pipeline.files import write_csv, write_json
-from mnist_pipeline.model import load, pick_device
-from mnist_pipeline.training import make_deterministic
 
 
 def main(args) -> None:
-    values = params.load()
-    runtime, seed = params.runtime(values), params.seed(values)
-    make_deterministic(seed, runtime.threads)
-    device = pick_device(runtime.device)
+    run = params.runtime(params.load())
+    runtime.pin_cpu_kernels(run.cpu_kernels)  # before torch loads, as in training
+    from mnist_pipeline.evaluation import evaluate, summary
+    from mnist_pipeline.model import load
+
+    device = runtime.start(run.threads, run.device)
     model, training = load(args.model, device)
     test = dataset.load(args.data, "test")
 
@@ -23,7 +22,7 @@ def main(args) -> None:
     write_json(args.metrics, {"model": summary(training, model.config), "test": metrics})
     write_csv(args.predictions, pd.DataFrame({"actual": test.labels, "predicted": predicted}))
     cli.log(f"evaluate: {args.model}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
-            f"macro F1 {metrics['f1']:.4f}, {metrics['images_per_second']:.3g} images/s")  # fmt: skip
+            f"macro F1 {metrics['f1']:.4f} on {runtime.describe(device)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Stages `train_adam` and `train_sgd`: one MLP trained with the optimizer of a params section."""
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
-from mnist_pipeline import cli, dataset, params
+from mnist_pipeline import cli, dataset, params, runtime
 from mnist_pipeline.files import write_csv, write_json
 
 DECIMALS = 6  # enough for any curve; fewer digits than float noise, so the files are stable
@@ -15,28 +14,28 @@ DECIMALS = 6  # enough for any curve; fewer digits than float noise, so the file
 def main(args) -> None:
     values = params.load()
     cfg = params.training(values, args.section)
-    hidden, runtime, seed = params.model(values).hidden, params.runtime(values), params.seed(values)
-    # torch takes seconds and ~800 MB to import: pay that only once the params are known good.
-    from mnist_pipeline.model import MLP, pick_device, save
-    from mnist_pipeline.training import fit, make_deterministic
+    hidden, run, seed = params.model(values).hidden, params.runtime(values), params.seed(values)
+    # Before torch loads (it takes seconds and ~800 MB): the kernel pin only works then, and
+    # a bad param is reported without the wait.
+    runtime.pin_cpu_kernels(run.cpu_kernels)
+    from mnist_pipeline.model import MLP, save
+    from mnist_pipeline.training import fit
 
-    make_deterministic(seed, runtime.threads)
-    device = pick_device(runtime.device)
-    stats = json.loads((args.data / dataset.STATS_FILE).read_text())
+    device = runtime.start(run.threads, run.device, seed)
+    stats = dataset.load_stats(args.data)
     train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
-    cli.log(f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on {device}, "
-            f"{runtime.threads} threads, {cfg}")  # fmt: skip
+    cli.log(f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
+            f"{runtime.describe(device)}, {run.threads} threads, {cfg}")  # fmt: skip
 
     model = MLP(hidden, stats["mean"], stats["std"]).to(device)
     history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.epochs))
 
     save(model, args.model, training={"section": args.section, **asdict(cfg)})
-    curves = pd.DataFrame([asdict(epoch) for epoch in history]).round(DECIMALS)
-    curves["seconds"] = curves["seconds"].round(2)
-    write_csv(args.curves, curves)
+    # Seconds are printed, never written: they differ run to run, and DVC would record a new
+    # output (and `dvc metrics diff` a change) for a model that is byte for byte the same.
+    curves = pd.DataFrame([asdict(epoch) for epoch in history]).drop(columns="seconds")
+    write_csv(args.curves, curves.round(DECIMALS))
     last = history[-1]
-    # No timings here: they differ run to run and would fill every `dvc metrics diff` with
-    # noise. The per-epoch seconds are in the curves CSV.
     write_json(args.metrics, {
         "train": {"loss": round(last.train_loss, DECIMALS), "acc": round(last.train_acc, DECIMALS)},
         "val": {"loss": round(last.val_loss, DECIMALS), "acc": round(last.val_acc, DECIMALS)},

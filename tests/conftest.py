@@ -57,10 +57,6 @@ def clone_project(dest: Path) -> Path:
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
-    # Built by `make`, not committed: carried over like the virtual environment.
-    template = ROOT / ".dvc" / "offline_plots.html"
-    if template.exists():
-        shutil.copy2(template, dest / ".dvc" / template.name)
     run(["git", "init", "-q"], cwd=dest)
     git_commit(dest, "clone")
     return dest

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_pipeline import model as model_module
-from mnist_pipeline import params, training
+from mnist_pipeline import params, runtime, training
 from mnist_pipeline.cli import UserError
 from mnist_pipeline.dataset import Split
 from mnist_pipeline.model import MLP
@@ -26,7 +26,7 @@ def fake_split(n: int, seed: int) -> Split:
 
 
 def train_once(cfg, seed=0) -> MLP:
-    training.make_deterministic(seed, threads=1)
+    runtime.start(threads=1, device="cpu", seed=seed)
     model = MLP(hidden=16)
     training.fit(model, fake_split(256, 1), fake_split(64, 2), cfg, seed, torch.device("cpu"))
     return model
@@ -64,7 +64,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(cfg):
 
 
 def test_training_learns_and_reports_each_epoch():
-    training.make_deterministic(0, threads=1)
+    runtime.start(threads=1, device="cpu", seed=0)
     epochs = []
     history = training.fit(MLP(hidden=16), fake_split(512, 1), fake_split(128, 2), SGD, 0,
                            torch.device("cpu"), on_epoch=epochs.append)  # fmt: skip
@@ -75,7 +75,7 @@ def test_training_learns_and_reports_each_epoch():
 
 def test_divergence_stops_at_once_naming_epoch_and_lr():
     hot = params.SGD(**{**SGD.__dict__, "lr": 1e30, "schedule": "constant"})
-    training.make_deterministic(0, threads=1)
+    runtime.start(threads=1, device="cpu", seed=0)
     with pytest.raises(training.Diverged, match=r"loss became (nan|inf) in epoch 1 of 2 .* at lr 1e\+30"):
         training.fit(MLP(hidden=16), fake_split(256, 1), fake_split(64, 2), hot, 0, torch.device("cpu"))
 
@@ -141,6 +141,6 @@ def test_training_params_are_validated(changes, message):
 def test_cuda_asked_for_without_one():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    assert model_module.pick_device("auto").type == "cpu"
-    with pytest.raises(UserError, match="device: 'cuda' asked for"):
-        model_module.pick_device("cuda")
+    assert runtime.start(threads=1, device="auto").type == "cpu"
+    with pytest.raises(UserError, match="runtime.device: 'cuda' asked for"):
+        runtime.start(threads=1, device="cuda")

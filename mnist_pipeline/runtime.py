@@ -1,0 +1,93 @@
+"""Where the arithmetic runs, set up in one place: CPU kernels, threads, seed, device.
+
+The same params give the same model bytes only if every floating-point sum is done the same way.
+Three things decide that beyond the seed:
+- the CPU kernels. PyTorch (ATen) and MKL, which does its matrix products, each pick code for the
+  widest instructions the CPU has: on an AVX-512 machine they add up in another order than on an
+  AVX2 one, and the weights differ in their last bits after the first step. `pin_cpu_kernels`
+  fixes the choice. Both libraries read it once, when they load, so it must run before torch is
+  imported: that is why this module imports torch only inside `start`.
+- the thread count, which splits sums differently (a param: `runtime.threads`);
+- the device: a GPU computes the same model with other kernels, so other bits.
+"""
+
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mnist_pipeline.cli import UserError, log
+
+if TYPE_CHECKING:
+    import torch
+
+# What each value of `runtime.cpu_kernels` puts in the environment before torch loads.
+CPU_KERNELS = {
+    # The AVX2 code of both libraries, on every x86-64 CPU that has AVX2, Intel or AMD, with or
+    # without AVX-512. MKL_ENABLE_INSTRUCTIONS caps MKL at AVX2 on Intel; on AMD, MKL 2024 takes
+    # the same path whatever it is told (measured: same bytes as an Intel AVX2 machine). Its
+    # other switch, MKL_CBWR=AVX2, turns into CBWR=AUTO on AMD and changes the bytes there.
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+    # Whatever each library picks for this CPU: the same bytes only on the same kind of CPU.
+    "native": {},
+}
+PIN_VARIABLES = {name for pin in CPU_KERNELS.values() for name in pin}
+X86_64 = ("x86_64", "amd64")
+
+
+def pin_cpu_kernels(kernels: str) -> None:
+    """Set the environment that makes torch and MKL use `kernels` (a key of CPU_KERNELS)."""
+    if kernels == "avx2":
+        if platform.machine().lower() not in X86_64:
+            log(f"runtime.cpu_kernels: 'avx2' is x86-64 code; this {platform.machine()} machine "
+                "uses its own kernels (other bits than the committed models)")  # fmt: skip
+            return
+        if not has_avx2():
+            raise UserError(
+                "params.yaml: runtime.cpu_kernels: 'avx2' needs a CPU with AVX2, and this one "
+                "has none; set it to 'native' (the model bytes will differ from the committed ones)"
+            )
+    if "torch" in sys.modules:
+        raise RuntimeError("pin_cpu_kernels() must run before torch is imported")
+    for name in PIN_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ.update(CPU_KERNELS[kernels])
+
+
+def has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU has AVX2; True where Linux's cpuinfo is not there to ask (macOS)."""
+    try:
+        flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return True
+    return "avx2" in flags.split()
+
+
+def start(threads: int, device: str, seed: int | None = None) -> "torch.device":
+    """Threads, deterministic algorithms, the seed (if the stage draws random numbers); returns
+    the torch.device for `device`: 'cpu', 'cuda', or 'auto' (CUDA when present)."""
+    import torch
+
+    # cuBLAS needs this set before its first call to be deterministic.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(threads)
+    if seed is not None:
+        torch.manual_seed(seed)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("params.yaml: runtime.device: 'cuda' asked for, but torch sees no CUDA device")
+    return torch.device(device)
+
+
+def describe(device: "torch.device") -> str:
+    """The device, and on the CPU the kernels in use as torch reports them from inside this
+    process: 'cpu (ATen AVX2, MKL AVX2)'."""
+    import torch
+
+    if device.type != "cpu":
+        return str(device)
+    mkl = os.environ.get("MKL_ENABLE_INSTRUCTIONS", "native")
+    return f"cpu (ATen {torch.backends.cpu.get_cpu_capability()}, MKL {mkl})"

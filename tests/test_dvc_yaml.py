@@ -1,0 +1,86 @@
+"""The DVC project files against the code. DVC reruns a stage only when a listed dep changes, so
+a module a stage imports but does not list is a change DVC would never see."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+# `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml).
+NO_CODE_DEPS = {"download"}
+
+
+def module_file(name: str) -> Path | None:
+    path = ROOT / f"{name.replace('.', '/')}.py"
+    return path if path.is_file() else None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The project modules that `path` imports anywhere: at the top, in functions, in branches."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            # `from package import module` imports a module; `from module import name` does not.
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in names if module_file(name)}
+
+
+def import_closure(module: str) -> set[str]:
+    """Every project file that running `python -m module` imports, as paths like dvc.yaml's."""
+    files, todo = set(), [module]
+    while todo:
+        path = module_file(todo.pop())
+        name = path.relative_to(ROOT).as_posix()
+        if name not in files:
+            files.add(name)
+            todo += imported_modules(path)
+    return files
+
+
+def commands(stage: dict) -> list[str]:
+    return stage["cmd"] if isinstance(stage["cmd"], list) else [stage["cmd"]]
+
+
+@pytest.mark.parametrize("name", sorted(STAGES.keys() - NO_CODE_DEPS))
+def test_stage_deps_list_every_module_its_command_imports(name):
+    stage = STAGES[name]
+    modules = {m for cmd in commands(stage) for m in re.findall(r"python -m (\S+)", cmd)}
+    assert modules, f"{name}: no `python -m` command found"
+    imported = set().union(*(import_closure(module) for module in modules))
+    listed = {dep for dep in stage.get("deps", []) if dep.endswith(".py")}
+    assert listed == imported, (
+        f"dvc.yaml: stage {name}: add {sorted(imported - listed)}, remove {sorted(listed - imported)}"
+    )
+
+
+def test_download_lists_no_code_on_purpose():
+    assert not [dep for dep in STAGES["download"].get("deps", []) if dep.endswith(".py")]
+
+
+def test_the_package_init_holds_only_its_docstring():
+    # Every stage imports mnist_pipeline/__init__.py, and none lists it: that is only right while
+    # it runs no code.
+    body = ast.parse((ROOT / "mnist_pipeline" / "__init__.py").read_text()).body
+    assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+
+
+def test_the_closure_follows_imports_inside_functions():
+    # stages/train.py imports the model and the training loop inside main(), after the pin.
+    closure = import_closure("stages.train")
+    assert {"mnist_pipeline/model.py", "mnist_pipeline/training.py"} <= closure
+
+
+def test_the_committed_plots_template_is_what_offline_plots_writes():
+    # .dvc/config points `dvc plots show` at it; committed, so a fresh clone can draw offline.
+    from mnist_pipeline import offline_plots
+
+    assert (ROOT / ".dvc" / "offline_plots.html").read_bytes() == offline_plots.page(), (
+        "stale: run `python -m mnist_pipeline.offline_plots .dvc/offline_plots.html`"
+    )
