@@ -11,11 +11,16 @@ FLOPs per weight per sample) at the matrix-multiply rate of this machine, measur
 before every timed epoch so that both see the machine in the same state. On a shared machine
 that state moves (on the 2-core machine we measure on, the same epoch took 0.41 s and 0.74 s
 within minutes, while the floor moved far less), so the table shows the spread with the median.
+
+Everything runs on the CPU kernels of params.yaml (`runtime.cpu_kernels`), pinned before torch
+loads as in every stage. The last table times that pin against `native` (each library's own
+choice for this CPU), in fresh processes, since the pin cannot change once torch has loaded.
 """
 
 import argparse
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -24,12 +29,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-from torch.utils.data import DataLoader
-from torchvision import datasets, transforms
+from mnist_pipeline import params, runtime
 
-from mnist_pipeline import dataset, params, training
-from mnist_pipeline.model import MLP
+if __name__ == "__main__":
+    # Time what the pipeline runs: its CPU kernels, pinned before torch loads as in every stage.
+    # `pin_cost` starts processes of its own to time each setting.
+    runtime.pin_cpu_kernels(params.runtime(params.load()).cpu_kernels)
+
+import torch  # noqa: E402
+from torch.utils.data import DataLoader  # noqa: E402
+from torchvision import datasets, transforms  # noqa: E402
+
+from mnist_pipeline import dataset, training  # noqa: E402
+from mnist_pipeline.model import MLP  # noqa: E402
 
 RAW, PROCESSED = Path("data/raw"), Path("data/processed")
 
@@ -105,6 +117,55 @@ def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
     return json.loads(output)["peak_rss_mb"]
 
 
+def pin_cost_epochs(threads: int) -> None:
+    """In a child process of `pin_cost`: print the seconds of one epoch per pipeline default,
+    each after an untimed one (the first epoch of a process pays one-time set-up)."""
+    torch.set_num_threads(threads)
+    data = train_split()
+    seconds = {}
+    for name, batch_size in PIPELINE_DEFAULTS:
+        our_epoch(data, batch_size, name)
+        seconds[f"{name} {batch_size}"] = our_epoch(data, batch_size, name)
+    print(json.dumps(seconds))
+
+
+PIPELINE_DEFAULTS = (("adam", 64), ("sgd", 256))  # the batch sizes of params.yaml
+
+
+def pin_cost(rounds: int, threads: int) -> None:
+    """The cost of `runtime.cpu_kernels: avx2` against `native`, timed in fresh processes (the
+    pin works only before torch loads), alternating so that drift hits both."""
+    times = {kernels: [] for kernels in runtime.CPU_KERNELS}
+    for _ in range(rounds):
+        for kernels in times:
+            env = {k: v for k, v in os.environ.items() if k not in runtime.PIN_VARIABLES}
+            env.update(runtime.CPU_KERNELS[kernels])
+            child = [sys.executable, "-c", "import benchmark, sys; benchmark.pin_cost_epochs(int(sys.argv[1]))",
+                     str(threads)]  # fmt: skip
+            output = subprocess.run(child, env=env, capture_output=True, text=True, check=True).stdout
+            times[kernels].append(json.loads(output))
+    print("cost of the CPU kernel pin, one epoch per fresh process, alternating:")
+    print(f"{'optimizer':>9}  {'batch':>5}  {'avx2 s/epoch':>12}  {'native s/epoch':>14}  avx2 / native (range)")
+    for name, batch_size in PIPELINE_DEFAULTS:
+        cell = f"{name} {batch_size}"
+        pinned, native = ([run[cell] for run in times[k]] for k in ("avx2", "native"))
+        ratios = [a / b for a, b in zip(pinned, native)]
+        print(f"{name:>9}  {batch_size:>5}  {statistics.median(pinned):>12.3f}  "
+              f"{statistics.median(native):>14.3f}  {statistics.median(ratios):>5.2f}x "
+              f"({min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
+
+
+def machine() -> str:
+    """The CPU, named in the header: every speed figure depends on it."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = fields.get("flags", "").split()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{fields.get('model name') or platform.processor()} ({isa}), {os.cpu_count()} cores"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="epochs timed per path and batch size")
@@ -126,7 +187,8 @@ def main() -> None:
     data = train_split()  # loaded once: every timed epoch trains on the same tensors
     samples = len(data[1])
     flops = 6 * sum(p.numel() for p in MLP().parameters()) * samples
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads; "
+    print(f"machine: {machine()}; torch {torch.__version__} on "
+          f"{runtime.describe(torch.device('cpu'))}, {threads} threads; "
           f"one epoch = {samples} samples = {flops / 1e9:.1f} GFLOP")  # fmt: skip
     print(f"{'optimizer':>9}  {'batch':>5}  {'classic s/epoch':>15}  {'ours s/epoch':>12}  "
           f"{'speed-up':>8}  {'floor s':>7}  ours / floor (range)")  # fmt: skip
@@ -157,6 +219,7 @@ def main() -> None:
     ours_mb, classic_mb = (peak_rss_mb(path, 64, threads) for path in ("ours", "classic"))
     print(f"peak RSS of a process training one epoch at batch 64: ours {ours_mb:.0f} MB, "
           f"classic {classic_mb:.0f} MB")  # fmt: skip
+    pin_cost(args.rounds, threads)
 
 
 if __name__ == "__main__":

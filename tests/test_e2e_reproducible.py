@@ -1,0 +1,59 @@
+"""What the repository promises a newcomer: a fresh clone's `dvc repro` gives the committed bytes.
+
+These run the full default pipeline (10 epochs each), so they also check the committed baseline:
+on a machine whose CPU differs from the one that made the commit, they are the cross-machine test.
+"""
+
+import hashlib
+import platform
+
+import pytest
+import yaml
+
+from tests.conftest import copy_project, dvc, run
+
+pytestmark = pytest.mark.e2e
+
+
+def cpu() -> str:
+    """For failure messages: which machine failed to reproduce the bytes."""
+    lines = open("/proc/cpuinfo").read().splitlines() if platform.system() == "Linux" else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+    flags = next((line.split() for line in lines if line.startswith("flags")), [])
+    return f"{platform.machine()} {model} [{' '.join(f for f in flags if f in ('avx2', 'avx512f'))}]"
+
+
+def committed_model_md5s(project) -> dict[str, str]:
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in ("train_adam", "train_sgd")
+            for out in lock["stages"][stage]["outs"] if out["path"].endswith(".pt")}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reproduced(fetched_project, tmp_path_factory):
+    """A clean clone (data fetched by its own `download`) after a plain `dvc repro`."""
+    project = copy_project(fetched_project, tmp_path_factory.mktemp("reproduced") / "p")
+    (project / "repro.log").unlink()  # the fixture's own note, not part of the clone
+    dvc("repro", cwd=project)
+    return project
+
+
+def test_a_fresh_clone_reproduces_every_committed_byte(reproduced):
+    changed = run(["git", "status", "--porcelain"], cwd=reproduced).stdout
+    assert changed == "", f"on {cpu()}, a fresh `dvc repro` changed tracked files:\n{changed}"
+    assert "up to date" in dvc("status", cwd=reproduced).stdout
+    for path, md5 in committed_model_md5s(reproduced).items():
+        assert hashlib.md5((reproduced / path).read_bytes()).hexdigest() == md5, f"{path} on {cpu()}"
+
+
+def test_retraining_by_force_writes_the_same_lock(reproduced):
+    lock = (reproduced / "dvc.lock").read_bytes()
+    result = dvc("repro", "--force", "--single-item", "train_adam", "train_sgd", cwd=reproduced)
+    assert "Running stage 'train_adam'" in result.stdout and "Running stage 'train_sgd'" in result.stdout
+    assert (reproduced / "dvc.lock").read_bytes() == lock
+
+
+def test_plots_show_works_in_a_clone_that_never_ran_make(reproduced, tmp_path):
+    dvc("plots", "show", "-o", str(tmp_path / "plots"), cwd=reproduced)
+    page = (tmp_path / "plots" / "index.html").read_text()
+    assert "vegaEmbed" in page and "<script src=" not in page  # the committed offline template
