@@ -70,13 +70,13 @@ def centre_of_mass(image: np.ndarray) -> np.ndarray:
 
 
 def main(args) -> None:
-    run = params.runtime(params.load())
-    runtime.pin_cpu_kernels(run.cpu_kernels)  # before torch loads, as in evaluate
+    settings = params.runtime(params.load())
+    runtime.pin_cpu_kernels(settings.cpu_kernels)  # before torch loads, as in evaluate
     import torch
 
     from mnist_pipeline.model import load, logits
 
-    runtime.start(run.threads, "cpu")
+    runtime.start(settings.threads, "cpu")
     model, _ = load(args.model)
     digits = np.stack([to_mnist(read_grey(path), path) for path in args.images])
     probabilities = torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)

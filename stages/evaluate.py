@@ -9,12 +9,12 @@ from mnist_pipeline.files import write_csv, write_json
 
 
 def main(args) -> None:
-    run = params.runtime(params.load())
-    runtime.pin_cpu_kernels(run.cpu_kernels)  # before torch loads, as in training
+    settings = params.runtime(params.load())
+    runtime.pin_cpu_kernels(settings.cpu_kernels)  # before torch loads, as in training
     from mnist_pipeline.evaluation import evaluate, summary
     from mnist_pipeline.model import load
 
-    device = runtime.start(run.threads, run.device)
+    device = runtime.start(settings.threads, settings.device)
     model, training = load(args.model, device)
     test = dataset.load(args.data, "test")
 

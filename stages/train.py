@@ -14,18 +14,19 @@ DECIMALS = 6  # enough for any curve; fewer digits than float noise, so the file
 def main(args) -> None:
     values = params.load()
     cfg = params.training(values, args.section)
-    hidden, run, seed = params.model(values).hidden, params.runtime(values), params.seed(values)
+    hidden, seed = params.model(values).hidden, params.seed(values)
+    settings = params.runtime(values)
     # Before torch loads (it takes seconds and ~800 MB): the kernel pin only works then, and
     # a bad param is reported without the wait.
-    runtime.pin_cpu_kernels(run.cpu_kernels)
+    runtime.pin_cpu_kernels(settings.cpu_kernels)
     from mnist_pipeline.model import MLP, save
     from mnist_pipeline.training import fit
 
-    device = runtime.start(run.threads, run.device, seed)
+    device = runtime.start(settings.threads, settings.device, seed)
     stats = dataset.load_stats(args.data)
     train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
     cli.log(f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
-            f"{runtime.describe(device)}, {run.threads} threads, {cfg}")  # fmt: skip
+            f"{runtime.describe(device)}, {settings.threads} threads, {cfg}")  # fmt: skip
 
     model = MLP(hidden, stats["mean"], stats["std"]).to(device)
     history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.epochs))
