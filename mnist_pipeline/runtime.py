@@ -89,5 +89,7 @@ def describe(device: "torch.device") -> str:
 
     if device.type != "cpu":
         return str(device)
-    mkl = os.environ.get("MKL_ENABLE_INSTRUCTIONS", "native")
-    return f"cpu (ATen {torch.backends.cpu.get_cpu_capability()}, MKL {mkl})"
+    aten = f"ATen {torch.backends.cpu.get_cpu_capability()}"
+    if platform.machine().lower() not in X86_64:  # torch for ARM does its products without MKL
+        return f"cpu ({aten})"
+    return f"cpu ({aten}, MKL {os.environ.get('MKL_ENABLE_INSTRUCTIONS', 'native')})"

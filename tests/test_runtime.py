@@ -74,3 +74,12 @@ def test_an_unknown_kernel_set_names_the_key():
     raw = {"runtime": {"device": "cpu", "cpu_kernels": "avx512", "threads": 2}}
     with pytest.raises(UserError, match="runtime.cpu_kernels: expected 'avx2' or 'native', got 'avx512'"):
         params.runtime(raw)
+
+
+def test_on_arm_the_avx2_pin_says_it_does_not_apply(monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(runtime.platform, "machine", lambda: "aarch64")
+    runtime.pin_cpu_kernels("avx2")
+    assert "this aarch64 machine uses its own kernels" in capsys.readouterr().err
+    assert "MKL" not in runtime.describe(torch.device("cpu"))  # torch for ARM does not use MKL
