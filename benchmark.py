@@ -117,19 +117,30 @@ def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
     return json.loads(output)["peak_rss_mb"]
 
 
+def pipeline_batch_sizes() -> list[tuple[str, int]]:
+    """Each optimizer with the batch size params.yaml trains it at."""
+    values = params.load()
+    return [(name, params.training(values, f"train_{name}").batch_size) for name in OPTIMIZERS]
+
+
 def pin_cost_epochs(threads: int) -> None:
-    """In a child process of `pin_cost`: print the seconds of one epoch per pipeline default,
-    each after an untimed one (the first epoch of a process pays one-time set-up)."""
+    """In a child process of `pin_cost`, pinned before it imported this module: print the seconds
+    of one epoch per optimizer at its pipeline batch size, each after an untimed one (the first
+    epoch of a process pays one-time set-up)."""
     torch.set_num_threads(threads)
     data = train_split()
     seconds = {}
-    for name, batch_size in PIPELINE_DEFAULTS:
+    for name, batch_size in pipeline_batch_sizes():
         our_epoch(data, batch_size, name)
-        seconds[f"{name} {batch_size}"] = our_epoch(data, batch_size, name)
+        seconds[name] = our_epoch(data, batch_size, name)
     print(json.dumps(seconds))
 
 
-PIPELINE_DEFAULTS = (("adam", 64), ("sgd", 256))  # the batch sizes of params.yaml
+# A child of `pin_cost`: it pins as the stages do, then imports this module (not as __main__).
+PIN_COST_CHILD = (
+    "import sys; from mnist_pipeline import runtime; runtime.pin_cpu_kernels(sys.argv[1]); "
+    "import benchmark; benchmark.pin_cost_epochs(int(sys.argv[2]))"
+)
 
 
 def pin_cost(rounds: int, threads: int) -> None:
@@ -138,17 +149,13 @@ def pin_cost(rounds: int, threads: int) -> None:
     times = {kernels: [] for kernels in runtime.CPU_KERNELS}
     for _ in range(rounds):
         for kernels in times:
-            env = {k: v for k, v in os.environ.items() if k not in runtime.PIN_VARIABLES}
-            env.update(runtime.CPU_KERNELS[kernels])
-            child = [sys.executable, "-c", "import benchmark, sys; benchmark.pin_cost_epochs(int(sys.argv[1]))",
-                     str(threads)]  # fmt: skip
-            output = subprocess.run(child, env=env, capture_output=True, text=True, check=True).stdout
+            child = [sys.executable, "-c", PIN_COST_CHILD, kernels, str(threads)]
+            output = subprocess.run(child, capture_output=True, text=True, check=True).stdout
             times[kernels].append(json.loads(output))
     print("cost of the CPU kernel pin, one epoch per fresh process, alternating:")
     print(f"{'optimizer':>9}  {'batch':>5}  {'avx2 s/epoch':>12}  {'native s/epoch':>14}  avx2 / native (range)")
-    for name, batch_size in PIPELINE_DEFAULTS:
-        cell = f"{name} {batch_size}"
-        pinned, native = ([run[cell] for run in times[k]] for k in ("avx2", "native"))
+    for name, batch_size in pipeline_batch_sizes():
+        pinned, native = ([run[name] for run in times[k]] for k in ("avx2", "native"))
         ratios = [a / b for a, b in zip(pinned, native)]
         print(f"{name:>9}  {batch_size:>5}  {statistics.median(pinned):>12.3f}  "
               f"{statistics.median(native):>14.3f}  {statistics.median(ratios):>5.2f}x "
@@ -157,13 +164,10 @@ def pin_cost(rounds: int, threads: int) -> None:
 
 def machine() -> str:
     """The CPU, named in the header: every speed figure depends on it."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    fields = dict(line.split(":", 1) for line in lines if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    flags = fields.get("flags", "").split()
+    info = runtime.cpu_info()
+    flags = info.get("flags", "").split()
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{fields.get('model name') or platform.processor()} ({isa}), {os.cpu_count()} cores"
+    return f"{info.get('model name') or platform.processor()} ({isa}), {os.cpu_count()} cores"
 
 
 def main() -> None:

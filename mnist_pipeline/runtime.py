@@ -55,13 +55,22 @@ def pin_cpu_kernels(kernels: str) -> None:
     os.environ.update(CPU_KERNELS[kernels])
 
 
+def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """The first CPU's fields in Linux's cpuinfo ('model name', 'flags', ...); {} elsewhere."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return {}
+    fields = {}
+    for key, _, value in (line.partition(":") for line in lines):
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 def has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether the CPU has AVX2; True where Linux's cpuinfo is not there to ask (macOS)."""
-    try:
-        flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return True
-    return "avx2" in flags.split()
+    flags = cpu_info(cpuinfo).get("flags")
+    return flags is None or "avx2" in flags.split()
 
 
 def start(threads: int, device: str, seed: int | None = None) -> "torch.device":

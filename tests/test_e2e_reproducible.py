@@ -10,6 +10,7 @@ import platform
 import pytest
 import yaml
 
+from mnist_pipeline import runtime
 from tests.conftest import copy_project, dvc, run
 
 pytestmark = pytest.mark.e2e
@@ -17,10 +18,9 @@ pytestmark = pytest.mark.e2e
 
 def cpu() -> str:
     """For failure messages: which machine failed to reproduce the bytes."""
-    lines = open("/proc/cpuinfo").read().splitlines() if platform.system() == "Linux" else []
-    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
-    flags = next((line.split() for line in lines if line.startswith("flags")), [])
-    return f"{platform.machine()} {model} [{' '.join(f for f in flags if f in ('avx2', 'avx512f'))}]"
+    info = runtime.cpu_info()
+    isa = [flag for flag in info.get("flags", "").split() if flag in ("avx2", "avx512f")]
+    return f"{platform.machine()} {info.get('model name', '')} [{' '.join(isa)}]"
 
 
 def committed_model_md5s(project) -> dict[str, str]:
