@@ -11,6 +11,8 @@ repro: $(VENV)/.installed
 	dvc repro
 
 test: $(VENV)/.installed-test
+	ruff format --check .
+	ruff check .
 	python -m pytest
 
 $(VENV)/.installed: requirements.txt

@@ -53,7 +53,9 @@ def classic_epoch(batch_size: int) -> float:
         (Path(root) / "MNIST" / "raw").mkdir(parents=True)
         for file in RAW.iterdir():
             (Path(root) / "MNIST" / "raw" / file.name).symlink_to(file.resolve())
-        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+        normalize = transforms.Compose(
+            [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
+        )
         data = datasets.MNIST(root, train=True, transform=normalize)
         loader = DataLoader(data, batch_size=batch_size, shuffle=True)
         model = MLP().layers  # the same layers, without our built-in normalisation
@@ -68,11 +70,25 @@ def classic_epoch(batch_size: int) -> float:
 
 
 OPTIMIZERS = {
-    "adam": params.Adam(lr=1e-3, epochs=1, batch_size=0, weight_decay=0.0, schedule="constant",
-                        beta1=0.9, beta2=0.999),
-    "sgd": params.SGD(lr=0.1, epochs=1, batch_size=0, weight_decay=0.0, schedule="constant",
-                      momentum=0.9, nesterov=False),
-}  # fmt: skip
+    "adam": params.Adam(
+        lr=1e-3,
+        epochs=1,
+        batch_size=0,
+        weight_decay=0.0,
+        schedule="constant",
+        beta1=0.9,
+        beta2=0.999,
+    ),
+    "sgd": params.SGD(
+        lr=0.1,
+        epochs=1,
+        batch_size=0,
+        weight_decay=0.0,
+        schedule="constant",
+        momentum=0.9,
+        nesterov=False,
+    ),
+}
 
 
 def train_split() -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,8 +96,9 @@ def train_split() -> tuple[torch.Tensor, torch.Tensor]:
     return training.to_tensors(dataset.load(PROCESSED, "train"), torch.device("cpu"))
 
 
-def our_epoch(data: tuple[torch.Tensor, torch.Tensor], batch_size: int,
-              optimizer_name: str = "adam") -> float:  # fmt: skip
+def our_epoch(
+    data: tuple[torch.Tensor, torch.Tensor], batch_size: int, optimizer_name: str = "adam"
+) -> float:
     """One epoch of `training.train_epoch`, the loop the pipeline runs."""
     images, labels = data
     model = MLP()
@@ -111,8 +128,16 @@ def floor_seconds(flops: float, n: int = 512) -> float:
 def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
     """Peak memory of a fresh process that trains one epoch along `path` (imports included:
     torch alone is ~800 MB)."""
-    command = [sys.executable, __file__, "--rss-of", path, "--batch-size", str(batch_size),
-               "--threads", str(threads)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--rss-of",
+        path,
+        "--batch-size",
+        str(batch_size),
+        "--threads",
+        str(threads),
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output)["peak_rss_mb"]
 
@@ -153,13 +178,18 @@ def pin_cost(rounds: int, threads: int) -> None:
             output = subprocess.run(child, capture_output=True, text=True, check=True).stdout
             times[kernels].append(json.loads(output))
     print("cost of the CPU kernel pin, one epoch per fresh process, alternating:")
-    print(f"{'optimizer':>9}  {'batch':>5}  {'avx2 s/epoch':>12}  {'native s/epoch':>14}  avx2 / native (range)")
+    print(
+        f"{'optimizer':>9}  {'batch':>5}  {'avx2 s/epoch':>12}  {'native s/epoch':>14}  "
+        "avx2 / native (range)"
+    )
     for name, batch_size in pipeline_batch_sizes():
         pinned, native = ([run[name] for run in times[k]] for k in ("avx2", "native"))
-        ratios = [a / b for a, b in zip(pinned, native)]
-        print(f"{name:>9}  {batch_size:>5}  {statistics.median(pinned):>12.3f}  "
-              f"{statistics.median(native):>14.3f}  {statistics.median(ratios):>5.2f}x "
-              f"({min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
+        ratios = [a / b for a, b in zip(pinned, native, strict=True)]
+        print(
+            f"{name:>9}  {batch_size:>5}  {statistics.median(pinned):>12.3f}  "
+            f"{statistics.median(native):>14.3f}  {statistics.median(ratios):>5.2f}x "
+            f"({min(ratios):.2f}-{max(ratios):.2f})"
+        )
 
 
 def machine() -> str:
@@ -172,7 +202,9 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="epochs timed per path and batch size")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="epochs timed per path and batch size"
+    )
     parser.add_argument("--rss-of", choices=["ours", "classic"], help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=64, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
@@ -183,7 +215,9 @@ def main() -> None:
             our_epoch(train_split(), args.batch_size)
         else:
             classic_epoch(args.batch_size)
-        print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        print(
+            json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+        )
         return
 
     threads = params.runtime(params.load()).threads
@@ -191,11 +225,15 @@ def main() -> None:
     data = train_split()  # loaded once: every timed epoch trains on the same tensors
     samples = len(data[1])
     flops = 6 * sum(p.numel() for p in MLP().parameters()) * samples
-    print(f"machine: {machine()}; torch {torch.__version__} on "
-          f"{runtime.describe(torch.device('cpu'))}, {threads} threads; "
-          f"one epoch = {samples} samples = {flops / 1e9:.1f} GFLOP")  # fmt: skip
-    print(f"{'optimizer':>9}  {'batch':>5}  {'classic s/epoch':>15}  {'ours s/epoch':>12}  "
-          f"{'speed-up':>8}  {'floor s':>7}  ours / floor (range)")  # fmt: skip
+    print(
+        f"machine: {machine()}; torch {torch.__version__} on "
+        f"{runtime.describe(torch.device('cpu'))}, {threads} threads; "
+        f"one epoch = {samples} samples = {flops / 1e9:.1f} GFLOP"
+    )
+    print(
+        f"{'optimizer':>9}  {'batch':>5}  {'classic s/epoch':>15}  {'ours s/epoch':>12}  "
+        f"{'speed-up':>8}  {'floor s':>7}  ours / floor (range)"
+    )
     all_floors = []
     for name in OPTIMIZERS:
         for batch_size in (64, 256, 512):
@@ -212,17 +250,23 @@ def main() -> None:
             ours_s = statistics.median(ours)
             classic_s = statistics.median(classic) if classic else None
             # Each epoch against the floor measured just before it: the median, and the spread.
-            to_floor = [epoch / floor for epoch, floor in zip(ours, floors)]
-            print(f"{name:>9}  {batch_size:>5}  {f'{classic_s:.2f}' if classic else '-':>15}  "
-                  f"{ours_s:>12.3f}  {f'{classic_s / ours_s:.1f}x' if classic else '-':>8}  "
-                  f"{statistics.median(floors):>7.3f}  {statistics.median(to_floor):>5.2f}x "
-                  f"({min(to_floor):.2f}-{max(to_floor):.2f})")  # fmt: skip
+            to_floor = [epoch / floor for epoch, floor in zip(ours, floors, strict=True)]
+            print(
+                f"{name:>9}  {batch_size:>5}  {f'{classic_s:.2f}' if classic else '-':>15}  "
+                f"{ours_s:>12.3f}  {f'{classic_s / ours_s:.1f}x' if classic else '-':>8}  "
+                f"{statistics.median(floors):>7.3f}  {statistics.median(to_floor):>5.2f}x "
+                f"({min(to_floor):.2f}-{max(to_floor):.2f})"
+            )
     rates = [flops / floor / 1e9 for floor in all_floors]
-    print(f"sgemm rate of the floor runs: {min(rates):.0f}-{max(rates):.0f} GFLOP/s, "
-          f"median {statistics.median(rates):.0f}")  # fmt: skip
+    print(
+        f"sgemm rate of the floor runs: {min(rates):.0f}-{max(rates):.0f} GFLOP/s, "
+        f"median {statistics.median(rates):.0f}"
+    )
     ours_mb, classic_mb = (peak_rss_mb(path, 64, threads) for path in ("ours", "classic"))
-    print(f"peak RSS of a process training one epoch at batch 64: ours {ours_mb:.0f} MB, "
-          f"classic {classic_mb:.0f} MB")  # fmt: skip
+    print(
+        f"peak RSS of a process training one epoch at batch 64: ours {ours_mb:.0f} MB, "
+        f"classic {classic_mb:.0f} MB"
+    )
     pin_cost(args.rounds, threads)
 
 

@@ -6,7 +6,8 @@ Set MNIST_PIPELINE_DEBUG=1 (or pass --debug) to see the traceback anyway.
 import argparse
 import os
 import sys
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 
 class UserError(Exception):

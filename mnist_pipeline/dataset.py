@@ -43,15 +43,18 @@ def stratified_split(labels: np.ndarray, val_size: int, seed: int) -> tuple[np.n
     Largest-remainder rounding makes the per-class counts add up to exactly `val_size`.
     """
     if not 0 < val_size < len(labels):
-        raise UserError(f"params.yaml: data.val_size: expected 1 to {len(labels) - 1}, got {val_size}")
+        raise UserError(
+            f"params.yaml: data.val_size: expected 1 to {len(labels) - 1}, got {val_size}"
+        )
     rng = np.random.default_rng(seed)
     classes, counts = np.unique(labels, return_counts=True)
     quotas = counts * val_size / len(labels)
     take = np.floor(quotas).astype(int)
     shortfall = val_size - take.sum()
     take[np.argsort(-(quotas - take), kind="stable")[:shortfall]] += 1
+    per_class = zip(classes, take, strict=True)
     val = np.concatenate(
-        [rng.permutation(np.flatnonzero(labels == cls))[:n] for cls, n in zip(classes, take)]
+        [rng.permutation(np.flatnonzero(labels == cls))[:n] for cls, n in per_class]
     )
     val.sort()
     train = np.setdiff1d(np.arange(len(labels)), val)

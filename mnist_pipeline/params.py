@@ -10,7 +10,8 @@ import difflib
 import math
 import re
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mnist_pipeline.cli import UserError
 

@@ -82,7 +82,7 @@ def main(args) -> None:
     probabilities = torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)
     results = [
         {"file": str(path), "digit": int(p.argmax()), "probability": round(float(p.max()), 4)}
-        for path, p in zip(args.images, probabilities)
+        for path, p in zip(args.images, probabilities, strict=True)
     ]
     if args.json:
         json.dump(results, sys.stdout, indent=2)

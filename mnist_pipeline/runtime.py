@@ -40,8 +40,10 @@ def pin_cpu_kernels(kernels: str) -> None:
     """Set the environment that makes torch and MKL use `kernels` (a key of CPU_KERNELS)."""
     if kernels == "avx2":
         if platform.machine().lower() not in X86_64:
-            log(f"runtime.cpu_kernels: 'avx2' is x86-64 code; this {platform.machine()} machine "
-                "uses its own kernels (other bits than the committed models)")  # fmt: skip
+            log(
+                f"runtime.cpu_kernels: 'avx2' is x86-64 code; this {platform.machine()} machine "
+                "uses its own kernels (other bits than the committed models)"
+            )
             return
         if not has_avx2():
             raise UserError(
@@ -87,7 +89,9 @@ def start(threads: int, device: str, seed: int | None = None) -> "torch.device":
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("params.yaml: runtime.device: 'cuda' asked for, but torch sees no CUDA device")
+        raise UserError(
+            "params.yaml: runtime.device: 'cuda' asked for, but torch sees no CUDA device"
+        )
     return torch.device(device)
 
 

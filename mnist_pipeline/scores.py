@@ -17,8 +17,12 @@ def scores(actual: np.ndarray, predicted: np.ndarray, decimals: int = 4) -> dict
     # A class never predicted has no precision; count it as 0 rather than divide by zero.
     precision = np.divide(hits, counts.sum(0), out=np.zeros(CLASSES), where=counts.sum(0) > 0)
     recall = np.divide(hits, counts.sum(1), out=np.zeros(CLASSES), where=counts.sum(1) > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(CLASSES),
-                   where=(precision + recall) > 0)  # fmt: skip
+    f1 = np.divide(
+        2 * precision * recall,
+        precision + recall,
+        out=np.zeros(CLASSES),
+        where=(precision + recall) > 0,
+    )
     r = lambda x: round(float(x), decimals)  # noqa: E731
     return {
         "acc": r(hits.sum() / counts.sum()),

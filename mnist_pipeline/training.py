@@ -7,8 +7,8 @@ spends most of each step in Python (see benchmark.py for the measured ratio).
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +38,9 @@ class Epoch:
 
 
 def to_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(split.images).to(device), torch.from_numpy(split.labels).long().to(device)
+    return torch.from_numpy(split.images).to(device), torch.from_numpy(split.labels).long().to(
+        device
+    )
 
 
 def make_optimizer(model: torch.nn.Module, cfg: params.Training) -> torch.optim.Optimizer:
@@ -48,7 +50,9 @@ def make_optimizer(model: torch.nn.Module, cfg: params.Training) -> torch.optim.
     if isinstance(cfg, params.Adam):
         return torch.optim.Adam(model.parameters(), betas=(cfg.beta1, cfg.beta2), **common)
     if isinstance(cfg, params.SGD):
-        return torch.optim.SGD(model.parameters(), momentum=cfg.momentum, nesterov=cfg.nesterov, **common)
+        return torch.optim.SGD(
+            model.parameters(), momentum=cfg.momentum, nesterov=cfg.nesterov, **common
+        )
     raise TypeError(f"no optimizer for {type(cfg).__name__}")
 
 
@@ -59,15 +63,24 @@ def make_schedule(optimizer: torch.optim.Optimizer, cfg: params.Training, steps:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy over a whole split."""
     split_logits = logits(model, images)
     accuracy = (split_logits.argmax(1) == labels).sum().item() / len(labels)
     return F.cross_entropy(split_logits, labels).item(), accuracy
 
 
-def fit(model: torch.nn.Module, train: Split, val: Split, cfg: params.Training, seed: int,
-        device: torch.device, on_epoch: Callable[[Epoch], None] = lambda epoch: None) -> list[Epoch]:  # fmt: skip
+def fit(
+    model: torch.nn.Module,
+    train: Split,
+    val: Split,
+    cfg: params.Training,
+    seed: int,
+    device: torch.device,
+    on_epoch: Callable[[Epoch], None] = lambda epoch: None,
+) -> list[Epoch]:
     """Train `model` in place; return one `Epoch` per epoch. Stops at the first NaN/inf loss."""
     images, labels = to_tensors(train, device)
     val_images, val_labels = to_tensors(val, device)
@@ -79,19 +92,37 @@ def fit(model: torch.nn.Module, train: Split, val: Split, cfg: params.Training, 
     history = []
     for epoch in range(1, cfg.epochs + 1):
         started = time.perf_counter()
-        lr = train_epoch(model, optimizer, schedule, images, labels, cfg.batch_size, order,
-                         desc=f"epoch {epoch}/{cfg.epochs}")  # fmt: skip
+        lr = train_epoch(
+            model,
+            optimizer,
+            schedule,
+            images,
+            labels,
+            cfg.batch_size,
+            order,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+        )
         train_loss, train_acc = evaluate(model, images, labels)
         val_loss, val_acc = evaluate(model, val_images, val_labels)
-        history.append(Epoch(epoch, train_loss, train_acc, val_loss, val_acc, lr,
-                             time.perf_counter() - started))  # fmt: skip
+        history.append(
+            Epoch(
+                epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started
+            )
+        )
         on_epoch(history[-1])
     return history
 
 
-def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedule,
-                images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-                order: torch.Generator, desc: str = "epoch") -> float:  # fmt: skip
+def train_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    order: torch.Generator,
+    desc: str = "epoch",
+) -> float:
     """One pass over the shuffled data; returns the learning rate of its last step."""
     model.train()
     permutation = torch.randperm(len(labels), generator=order).to(images.device)

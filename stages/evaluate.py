@@ -21,8 +21,10 @@ def main(args) -> None:
     metrics, predicted = evaluate(model, test, device)
     write_json(args.metrics, {"model": summary(training, model.config), "test": metrics})
     write_csv(args.predictions, pd.DataFrame({"actual": test.labels, "predicted": predicted}))
-    cli.log(f"evaluate: {args.model}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
-            f"macro F1 {metrics['f1']:.4f} on {runtime.describe(device)}")  # fmt: skip
+    cli.log(
+        f"evaluate: {args.model}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
+        f"macro F1 {metrics['f1']:.4f} on {runtime.describe(device)}"
+    )
 
 
 if __name__ == "__main__":
@@ -30,6 +32,7 @@ if __name__ == "__main__":
     parser.add_argument("model", type=Path, help="a model file written by a train stage")
     parser.add_argument("--data", type=Path, required=True, help="folder written by preprocess")
     parser.add_argument("--metrics", type=Path, required=True, help="test metrics (JSON)")
-    parser.add_argument("--predictions", type=Path, required=True,
-                        help="actual,predicted per test image (CSV)")  # fmt: skip
+    parser.add_argument(
+        "--predictions", type=Path, required=True, help="actual,predicted per test image (CSV)"
+    )
     cli.run(main, parser)

@@ -16,8 +16,10 @@ def main(args) -> None:
         actual, predicted = predictions.actual.to_numpy(), predictions.predicted.to_numpy()
         figures.save(figures.curves(history, name), args.out / f"{name}_curves.png")
         figures.save(figures.confusion(actual, predicted, name), args.out / f"{name}_confusion.png")
-        figures.save(figures.misclassified(test.images, actual, predicted, name),
-                     args.out / f"{name}_misclassified.png")  # fmt: skip
+        figures.save(
+            figures.misclassified(test.images, actual, predicted, name),
+            args.out / f"{name}_misclassified.png",
+        )
     figures.save(figures.compare(histories), args.out / "compare_curves.png")
     cli.log(f"plot: {len(list(args.out.glob('*.png')))} figures in {args.out}")
 
@@ -26,7 +28,12 @@ if __name__ == "__main__":
     parser = cli.parser(__doc__)
     parser.add_argument("--data", type=Path, required=True, help="folder written by preprocess")
     parser.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
-    parser.add_argument("--run", nargs=3, action="append", required=True,
-                        metavar=("NAME", "CURVES_CSV", "PREDICTIONS_CSV"),
-                        help="one trained model: its name, training curves and test predictions")  # fmt: skip
+    parser.add_argument(
+        "--run",
+        nargs=3,
+        action="append",
+        required=True,
+        metavar=("NAME", "CURVES_CSV", "PREDICTIONS_CSV"),
+        help="one trained model: its name, training curves and test predictions",
+    )
     cli.run(main, parser)

@@ -25,8 +25,10 @@ def main(args) -> None:
     device = runtime.start(settings.threads, settings.device, seed)
     stats = dataset.load_stats(args.data)
     train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
-    cli.log(f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
-            f"{runtime.describe(device)}, {settings.threads} threads, {cfg}")  # fmt: skip
+    cli.log(
+        f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
+        f"{runtime.describe(device)}, {settings.threads} threads, {cfg}"
+    )
 
     model = MLP(hidden, stats["mean"], stats["std"]).to(device)
     history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.epochs))
@@ -37,18 +39,26 @@ def main(args) -> None:
     curves = pd.DataFrame([asdict(epoch) for epoch in history]).drop(columns="seconds")
     write_csv(args.curves, curves.round(DECIMALS))
     last = history[-1]
-    write_json(args.metrics, {
-        "train": {"loss": round(last.train_loss, DECIMALS), "acc": round(last.train_acc, DECIMALS)},
-        "val": {"loss": round(last.val_loss, DECIMALS), "acc": round(last.val_acc, DECIMALS)},
-        "epochs": last.epoch,
-    })  # fmt: skip
+    write_json(
+        args.metrics,
+        {
+            "train": {
+                "loss": round(last.train_loss, DECIMALS),
+                "acc": round(last.train_acc, DECIMALS),
+            },
+            "val": {"loss": round(last.val_loss, DECIMALS), "acc": round(last.val_acc, DECIMALS)},
+            "epochs": last.epoch,
+        },
+    )
 
 
 def log_epoch(epochs: int):
     def log(e) -> None:  # e: training.Epoch
-        cli.log(f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  train loss {e.train_loss:.4f} "
-                f"acc {e.train_acc:.4f} | val loss {e.val_loss:.4f} acc {e.val_acc:.4f} | "
-                f"lr {e.lr:.3g} | {e.seconds:.1f}s")  # fmt: skip
+        cli.log(
+            f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  train loss {e.train_loss:.4f} "
+            f"acc {e.train_acc:.4f} | val loss {e.val_loss:.4f} acc {e.val_acc:.4f} | "
+            f"lr {e.lr:.3g} | {e.seconds:.1f}s"
+        )
 
     return log
 
@@ -58,6 +68,8 @@ if __name__ == "__main__":
     parser.add_argument("section", help="params.yaml section: train_adam or train_sgd")
     parser.add_argument("--data", type=Path, required=True, help="folder written by preprocess")
     parser.add_argument("--model", type=Path, required=True, help="where to save the model")
-    parser.add_argument("--metrics", type=Path, required=True, help="final losses/accuracies (JSON)")
+    parser.add_argument(
+        "--metrics", type=Path, required=True, help="final losses/accuracies (JSON)"
+    )
     parser.add_argument("--curves", type=Path, required=True, help="per-epoch curves (CSV)")
     cli.run(main, parser)

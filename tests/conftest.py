@@ -23,12 +23,17 @@ def user_env(extra: dict | None = None) -> dict:
     return env
 
 
-def run(args: list[str], cwd: Path, check: bool = True, env_extra: dict | None = None,
-        **kwargs) -> subprocess.CompletedProcess:  # fmt: skip
+def run(
+    args: list[str], cwd: Path, check: bool = True, env_extra: dict | None = None, **kwargs
+) -> subprocess.CompletedProcess:
     """Run a command the way a user would in a shell."""
-    result = subprocess.run(args, cwd=cwd, env=user_env(env_extra), capture_output=True, text=True, **kwargs)
+    result = subprocess.run(
+        args, cwd=cwd, env=user_env(env_extra), capture_output=True, text=True, **kwargs
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -49,10 +54,16 @@ def one_error(result: subprocess.CompletedProcess) -> str:
 def clone_project(dest: Path) -> Path:
     """A fresh git repo holding this checkout's files as they are now, committed or not
     (what `git clone` would give once the change is committed)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +90,10 @@ def write_fake_raw(folder: Path, n_train: int = 600, n_test: int = 100, seed: in
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        idx.write(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        idx.write(
+            folder / f"{prefix}-images-idx3-ubyte",
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        )
         idx.write(folder / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
     return folder
 

@@ -7,7 +7,9 @@ from mnist_pipeline import dataset
 from mnist_pipeline.cli import UserError
 from tests.conftest import write_fake_raw
 
-LABELS = np.repeat(np.arange(10), [600, 700, 500, 650, 580, 520, 590, 630, 560, 670]).astype(np.uint8)
+LABELS = np.repeat(np.arange(10), [600, 700, 500, 650, 580, 520, 590, 630, 560, 670]).astype(
+    np.uint8
+)
 
 
 def test_split_is_exact_disjoint_and_complete():
@@ -27,7 +29,7 @@ def test_split_is_deterministic_per_seed():
     first = dataset.stratified_split(LABELS, 500, seed=1)
     again = dataset.stratified_split(LABELS, 500, seed=1)
     other = dataset.stratified_split(LABELS, 500, seed=2)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not np.array_equal(first[1], other[1])
 
 

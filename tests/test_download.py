@@ -119,7 +119,9 @@ def test_restricted_unpickler_refuses_code_and_never_runs_it(tmp_path):
 def test_restricted_unpickler_loads_numpy_arrays():
     arrays = (np.arange(6, dtype=np.float32).reshape(2, 3), np.array([5, 0], dtype=np.int64))
     loaded = dl.RestrictedUnpickler(io.BytesIO(pickle.dumps(arrays))).load()
-    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, loaded))
+    assert all(
+        np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, loaded, strict=True)
+    )
 
 
 def test_pickle_with_wrong_hash_is_refused_before_unpickling(tmp_path, monkeypatch):
@@ -137,6 +139,8 @@ def test_pickle_with_wrong_hash_is_refused_before_unpickling(tmp_path, monkeypat
 
 def test_pickle_floats_turn_back_into_exact_pixels():
     pixels = np.arange(256, dtype=np.uint8).repeat(4)[: 28 * 28 * 1].reshape(1, 784)
-    assert np.array_equal(dl.to_pixels(pixels.astype(np.float32) / 256, "x"), pixels.reshape(1, 28, 28))
+    assert np.array_equal(
+        dl.to_pixels(pixels.astype(np.float32) / 256, "x"), pixels.reshape(1, 28, 28)
+    )
     with pytest.raises(dl.SourceError, match="not whole multiples"):
         dl.to_pixels(np.full((1, 784), 0.3, dtype=np.float32), "x")

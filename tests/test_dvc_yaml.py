@@ -55,9 +55,8 @@ def test_stage_deps_list_every_module_its_command_imports(name):
     assert modules, f"{name}: no `python -m` command found"
     imported = set().union(*(import_closure(module) for module in modules))
     listed = {dep for dep in stage.get("deps", []) if dep.endswith(".py")}
-    assert listed == imported, (
-        f"dvc.yaml: stage {name}: add {sorted(imported - listed)}, remove {sorted(listed - imported)}"
-    )
+    missing, extra = sorted(imported - listed), sorted(listed - imported)
+    assert listed == imported, f"dvc.yaml: stage {name}: add {missing}, remove {extra}"
 
 
 def test_download_lists_no_code_on_purpose():
@@ -68,7 +67,9 @@ def test_the_package_init_holds_only_its_docstring():
     # Every stage imports mnist_pipeline/__init__.py, and none lists it: that is only right while
     # it runs no code.
     body = ast.parse((ROOT / "mnist_pipeline" / "__init__.py").read_text()).body
-    assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    assert (
+        len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    )
 
 
 def test_the_closure_follows_imports_inside_functions():

@@ -25,8 +25,12 @@ def cpu() -> str:
 
 def committed_model_md5s(project) -> dict[str, str]:
     lock = yaml.safe_load((project / "dvc.lock").read_text())
-    return {out["path"]: out["md5"] for stage in ("train_adam", "train_sgd")
-            for out in lock["stages"][stage]["outs"] if out["path"].endswith(".pt")}  # fmt: skip
+    return {
+        out["path"]: out["md5"]
+        for stage in ("train_adam", "train_sgd")
+        for out in lock["stages"][stage]["outs"]
+        if out["path"].endswith(".pt")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +47,18 @@ def test_a_fresh_clone_reproduces_every_committed_byte(reproduced):
     assert changed == "", f"on {cpu()}, a fresh `dvc repro` changed tracked files:\n{changed}"
     assert "up to date" in dvc("status", cwd=reproduced).stdout
     for path, md5 in committed_model_md5s(reproduced).items():
-        assert hashlib.md5((reproduced / path).read_bytes()).hexdigest() == md5, f"{path} on {cpu()}"
+        assert hashlib.md5((reproduced / path).read_bytes()).hexdigest() == md5, (
+            f"{path} on {cpu()}"
+        )
 
 
 def test_retraining_by_force_writes_the_same_lock(reproduced):
     lock = (reproduced / "dvc.lock").read_bytes()
     result = dvc("repro", "--force", "--single-item", "train_adam", "train_sgd", cwd=reproduced)
-    assert "Running stage 'train_adam'" in result.stdout and "Running stage 'train_sgd'" in result.stdout
+    assert (
+        "Running stage 'train_adam'" in result.stdout
+        and "Running stage 'train_sgd'" in result.stdout
+    )
     assert (reproduced / "dvc.lock").read_bytes() == lock
 
 

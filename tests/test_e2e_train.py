@@ -21,8 +21,10 @@ def test_both_stages_write_model_curves_and_metrics(trained_project):
     assert "epoch 1/1  train loss" in log
     # The kernel pin of params.yaml, as torch reports it from inside each training process.
     assert log.count("on cpu (ATen AVX2, MKL AVX2), 2 threads") == 2, log
-    metrics = {name: json.loads((trained_project / f"metrics/train_{name}.json").read_text())
-               for name in ("adam", "sgd")}  # fmt: skip
+    metrics = {
+        name: json.loads((trained_project / f"metrics/train_{name}.json").read_text())
+        for name in ("adam", "sgd")
+    }
     assert metrics["adam"].keys() == metrics["sgd"].keys() == {"train", "val", "epochs"}
     assert metrics["sgd"]["val"]["acc"] > 0.9 and metrics["adam"]["val"]["acc"] > 0.9
     curves = pd.read_csv(trained_project / "plots/train_sgd.csv")
@@ -30,7 +32,9 @@ def test_both_stages_write_model_curves_and_metrics(trained_project):
     assert len(curves) == 1
     checkpoint = torch.load(trained_project / "models/sgd.pt", weights_only=True)
     assert checkpoint["config"]["hidden"] == 128
-    assert checkpoint["training"]["section"] == "train_sgd" and checkpoint["training"]["epochs"] == 1
+    assert (
+        checkpoint["training"]["section"] == "train_sgd" and checkpoint["training"]["epochs"] == 1
+    )
 
 
 def test_same_params_give_the_same_model_bytes(trained_project, tmp_path):

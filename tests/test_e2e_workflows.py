@@ -20,9 +20,21 @@ def project(trained_project, tmp_path):
 def test_metrics_show_compares_the_two_optimizers(project):
     out = dvc("metrics", "show", cwd=project).stdout
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("metrics/")}
-    assert {"metrics/adam.json", "metrics/sgd.json", "metrics/train_adam.json", "metrics/train_sgd.json"} <= rows.keys()
+    assert {
+        "metrics/adam.json",
+        "metrics/sgd.json",
+        "metrics/train_adam.json",
+        "metrics/train_sgd.json",
+    } <= rows.keys()
     header = out.splitlines()[0].split()
-    for column in ("test.acc", "test.loss", "test.f1", "test.per_class_acc.7", "model.optimizer", "model.lr"):
+    for column in (
+        "test.acc",
+        "test.loss",
+        "test.f1",
+        "test.per_class_acc.7",
+        "model.optimizer",
+        "model.lr",
+    ):
         assert column in header, column
     assert " sgd " in rows["metrics/sgd.json"] and " adam " in rows["metrics/adam.json"]
 
@@ -73,7 +85,9 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything_byte_identical(proj
     run(["git", "clone", "-q", str(project), str(clone)], cwd=tmp_path)
     dvc("pull", cwd=clone)
     for folder in ("data/raw", "data/processed", "models"):
-        ours = sorted(p.relative_to(project) for p in (project / folder).iterdir() if p.name != ".gitignore")
+        ours = sorted(
+            p.relative_to(project) for p in (project / folder).iterdir() if p.name != ".gitignore"
+        )
         assert ours
         for path in ours:
             assert (clone / path).read_bytes() == (project / path).read_bytes(), path
@@ -87,7 +101,9 @@ def find_chromium():
             return shutil.which(name)
     if os.environ.get("CI"):
         pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium): offline rendering not checked")
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium): offline rendering not checked"
+    )
 
 
 def test_plots_show_renders_every_chart_offline(project, tmp_path):
@@ -96,12 +112,25 @@ def test_plots_show_renders_every_chart_offline(project, tmp_path):
     page = (project / "dvc_plots" / "index.html").read_text()
     assert "cdn.jsdelivr" not in page and "<script src=" not in page
     dom = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
-         (project / "dvc_plots" / "index.html").as_uri()],
-        capture_output=True, text=True, timeout=120,
-    ).stdout  # fmt: skip
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            (project / "dvc_plots" / "index.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     # vega-embed draws each chart as an <svg class="marks">; the 5 vega plots of dvc.yaml.
     assert dom.count('class="marks"') == 5, dom[:2000]
     images = re.findall(r'<img src="(static/[^"]+\.png)">', dom)

@@ -18,18 +18,47 @@ def test_scores_on_a_known_confusion():
 
 
 def test_summary_has_the_same_keys_for_both_optimizers():
-    sgd = {"section": "train_sgd", "lr": 0.1, "momentum": 0.9, "epochs": 10, "batch_size": 256,
-           "schedule": "cosine", "nesterov": False, "weight_decay": 0.0}  # fmt: skip
-    adam = {"section": "train_adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "epochs": 10,
-            "batch_size": 64, "schedule": "cosine", "weight_decay": 0.0}  # fmt: skip
+    sgd = {
+        "section": "train_sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "epochs": 10,
+        "batch_size": 256,
+        "schedule": "cosine",
+        "nesterov": False,
+        "weight_decay": 0.0,
+    }
+    adam = {
+        "section": "train_adam",
+        "lr": 0.001,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epochs": 10,
+        "batch_size": 64,
+        "schedule": "cosine",
+        "weight_decay": 0.0,
+    }
     a, b = evaluation.summary(sgd, {"hidden": 128}), evaluation.summary(adam, {"hidden": 128})
     assert a.keys() == b.keys()
-    assert (a["optimizer"], a["lr"], a["momentum"], a["epochs"], a["hidden"]) == ("sgd", 0.1, 0.9, 10, 128)
+    assert (a["optimizer"], a["lr"], a["momentum"], a["epochs"], a["hidden"]) == (
+        "sgd",
+        0.1,
+        0.9,
+        10,
+        128,
+    )
 
 
 def test_figures_are_byte_deterministic(tmp_path):
-    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [0.3, 0.1], "train_acc": [0.9, 0.97],
-                            "val_loss": [0.35, 0.2], "val_acc": [0.88, 0.95]})  # fmt: skip
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "train_loss": [0.3, 0.1],
+            "train_acc": [0.9, 0.97],
+            "val_loss": [0.35, 0.2],
+            "val_acc": [0.88, 0.95],
+        }
+    )
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
     actual, predicted = rng.integers(0, 10, 50), rng.integers(0, 10, 50)

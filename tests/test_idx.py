@@ -8,14 +8,14 @@ def test_round_trip_keeps_shape_and_bytes(tmp_path):
     images = np.arange(3 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(3, 28, 28)
     idx.write(tmp_path / "images", images)
     data = (tmp_path / "images").read_bytes()
-    assert data[:16] == bytes.fromhex("00000803" "00000003" "0000001c" "0000001c")
+    assert data[:16] == bytes.fromhex("00000803000000030000001c0000001c")
     assert np.array_equal(idx.read_images(tmp_path / "images"), images)
 
 
 def test_labels_round_trip(tmp_path):
     labels = np.array([5, 0, 4, 1, 9], dtype=np.uint8)
     idx.write(tmp_path / "labels", labels)
-    assert (tmp_path / "labels").read_bytes()[:8] == bytes.fromhex("00000801" "00000005")
+    assert (tmp_path / "labels").read_bytes()[:8] == bytes.fromhex("0000080100000005")
     assert np.array_equal(idx.read_labels(tmp_path / "labels"), labels)
 
 
@@ -37,7 +37,9 @@ def test_truncated_file_names_expected_size(tmp_path):
     path = tmp_path / "images"
     idx.write(path, np.zeros((2, 28, 28), dtype=np.uint8))
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(idx.IdxError, match=rf"{path}: truncated: .* expected 1584 bytes, file has 1574"):
+    with pytest.raises(
+        idx.IdxError, match=rf"{path}: truncated: .* expected 1584 bytes, file has 1574"
+    ):
         idx.read_images(path)
 
 

@@ -15,14 +15,20 @@ NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 def execute(project: Path) -> nbformat.NotebookNode:
     """Run the project's copy of the notebook from its own folder; raises on the first error."""
     notebook = nbformat.read(project / "notebooks" / NOTEBOOK.name, as_version=4)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(project / "notebooks")}})  # fmt: skip
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(project / "notebooks")}},
+    )
     client.execute()
     return notebook
 
 
 def test_the_notebook_is_stored_without_outputs():
-    code = [cell for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
+    code = [
+        cell for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"
+    ]
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
 

@@ -19,8 +19,14 @@ def kernels_in_a_fresh_process(kernels: str) -> str:
     """What a process that pins `kernels` and then imports torch reports from inside."""
     # Started with the pin variables set the other way, so the pin has to override them.
     other = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
-    result = subprocess.run([sys.executable, "-c", REPORT, kernels], cwd=ROOT, env=user_env(other),
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", REPORT, kernels],
+        cwd=ROOT,
+        env=user_env(other),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -55,7 +61,9 @@ def test_has_avx2_reads_the_cpu_flags(tmp_path):
 def test_a_cpu_without_avx2_is_told_to_use_native(monkeypatch):
     monkeypatch.setattr(runtime, "has_avx2", lambda: False)
     monkeypatch.setattr(runtime.platform, "machine", lambda: "x86_64")
-    with pytest.raises(UserError, match="runtime.cpu_kernels: 'avx2' needs a CPU with AVX2.*'native'"):
+    with pytest.raises(
+        UserError, match="runtime.cpu_kernels: 'avx2' needs a CPU with AVX2.*'native'"
+    ):
         runtime.pin_cpu_kernels("avx2")
 
 
@@ -67,7 +75,9 @@ def test_params_accept_every_kernel_set_the_runtime_knows(kernels):
 
 def test_an_unknown_kernel_set_names_the_key():
     raw = {"runtime": {"device": "cpu", "cpu_kernels": "avx512", "threads": 2}}
-    with pytest.raises(UserError, match="runtime.cpu_kernels: expected 'avx2' or 'native', got 'avx512'"):
+    with pytest.raises(
+        UserError, match="runtime.cpu_kernels: expected 'avx2' or 'native', got 'avx512'"
+    ):
         params.runtime(raw)
 
 

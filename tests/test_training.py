@@ -9,10 +9,18 @@ from mnist_pipeline.cli import UserError
 from mnist_pipeline.dataset import Split
 from mnist_pipeline.model import MLP
 
-SGD = params.SGD(lr=0.1, epochs=2, batch_size=32, weight_decay=0.0, schedule="cosine",
-                 momentum=0.9, nesterov=False)  # fmt: skip
-ADAM = params.Adam(lr=1e-3, epochs=2, batch_size=32, weight_decay=0.0, schedule="constant",
-                   beta1=0.9, beta2=0.999)  # fmt: skip
+SGD = params.SGD(
+    lr=0.1,
+    epochs=2,
+    batch_size=32,
+    weight_decay=0.0,
+    schedule="cosine",
+    momentum=0.9,
+    nesterov=False,
+)
+ADAM = params.Adam(
+    lr=1e-3, epochs=2, batch_size=32, weight_decay=0.0, schedule="constant", beta1=0.9, beta2=0.999
+)
 
 
 def fake_split(n: int, seed: int) -> Split:
@@ -60,14 +68,23 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(cfg):
     first, again, other = train_once(cfg), train_once(cfg), train_once(cfg, seed=1)
     for key, tensor in first.state_dict().items():
         assert torch.equal(tensor, again.state_dict()[key])
-    assert not torch.equal(first.state_dict()["layers.1.weight"], other.state_dict()["layers.1.weight"])
+    assert not torch.equal(
+        first.state_dict()["layers.1.weight"], other.state_dict()["layers.1.weight"]
+    )
 
 
 def test_training_learns_and_reports_each_epoch():
     runtime.start(threads=1, device="cpu", seed=0)
     epochs = []
-    history = training.fit(MLP(hidden=16), fake_split(512, 1), fake_split(128, 2), SGD, 0,
-                           torch.device("cpu"), on_epoch=epochs.append)  # fmt: skip
+    history = training.fit(
+        MLP(hidden=16),
+        fake_split(512, 1),
+        fake_split(128, 2),
+        SGD,
+        0,
+        torch.device("cpu"),
+        on_epoch=epochs.append,
+    )
     assert epochs == history and [e.epoch for e in history] == [1, 2]
     assert history[-1].val_acc > 0.9
     assert history[-1].lr < SGD.lr  # the cosine schedule decayed it
@@ -76,8 +93,12 @@ def test_training_learns_and_reports_each_epoch():
 def test_divergence_stops_at_once_naming_epoch_and_lr():
     hot = params.SGD(**{**SGD.__dict__, "lr": 1e30, "schedule": "constant"})
     runtime.start(threads=1, device="cpu", seed=0)
-    with pytest.raises(training.Diverged, match=r"loss became (nan|inf) in epoch 1 of 2 .* at lr 1e\+30"):
-        training.fit(MLP(hidden=16), fake_split(256, 1), fake_split(64, 2), hot, 0, torch.device("cpu"))
+    with pytest.raises(
+        training.Diverged, match=r"loss became (nan|inf) in epoch 1 of 2 .* at lr 1e\+30"
+    ):
+        training.fit(
+            MLP(hidden=16), fake_split(256, 1), fake_split(64, 2), hot, 0, torch.device("cpu")
+        )
 
 
 def test_saved_model_loads_with_weights_only_and_predicts_the_same(tmp_path):
@@ -116,8 +137,16 @@ def test_a_file_that_is_not_our_model_is_refused(tmp_path, content, message):
 
 
 def sgd_params(**changes):
-    values = {"lr": 0.1, "momentum": 0.9, "nesterov": False, "epochs": 10, "batch_size": 256,
-              "weight_decay": 0.0, "schedule": "cosine", **changes}  # fmt: skip
+    values = {
+        "lr": 0.1,
+        "momentum": 0.9,
+        "nesterov": False,
+        "epochs": 10,
+        "batch_size": 256,
+        "weight_decay": 0.0,
+        "schedule": "cosine",
+        **changes,
+    }
     return {"train_sgd": values}
 
 
@@ -129,7 +158,10 @@ def sgd_params(**changes):
         ({"epochs": 0}, "train_sgd.epochs: expected an integer >= 1, got 0"),
         ({"momentum": 1.0}, "train_sgd.momentum: expected a number in \\[0, 1\\), got 1.0"),
         ({"nesterov": "yes"}, "train_sgd.nesterov: expected true or false, got 'yes'"),
-        ({"momentun": 0.9}, "train_sgd.momentun: unknown key, .*did you mean train_sgd.momentum\\?"),
+        (
+            {"momentun": 0.9},
+            "train_sgd.momentun: unknown key, .*did you mean train_sgd.momentum\\?",
+        ),
         ({"schedule": "step"}, "train_sgd.schedule: expected 'constant' or 'cosine', got 'step'"),
     ],
 )
