@@ -4,14 +4,13 @@ Set MNIST_PIPELINE_DEBUG=1 (or pass --debug) to see the traceback anyway.
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-
-class UserError(Exception):
-    """Something the user can fix (a bad file, a bad param, no network): printed as one line."""
+from mnist_pipeline.errors import UserError
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -29,6 +28,9 @@ def log(message: str) -> None:
 
 def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> NoReturn:
     args = parser.parse_args()
+    # The package's modules report through `logging`; a stage shows their messages as it shows
+    # its own, one plain line each on stderr.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     debug = args.debug or os.environ.get("MNIST_PIPELINE_DEBUG", "") not in ("", "0")
     try:
         main(args)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_pipeline import idx
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import atomic_path, write_json
 
 SPLITS = ("train", "val", "test")

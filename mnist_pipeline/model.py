@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import write_bytes
 
 FORMAT = "mnist_pipeline.MLP/1"  # written into every model file, checked on load

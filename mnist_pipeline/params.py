@@ -13,7 +13,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 
 PARAMS_FILE = "params.yaml"
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mnist_pipeline import cli, params, runtime
+from mnist_pipeline.errors import UserError
 
 SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
 
@@ -32,9 +33,9 @@ def read_grey(path: Path) -> np.ndarray:
                 image = Image.alpha_composite(paper, image.convert("RGBA"))
             return np.asarray(image.convert("L"), dtype=np.float64)
     except FileNotFoundError:
-        raise cli.UserError(f"{path}: no such file") from None
+        raise UserError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError) as error:
-        raise cli.UserError(f"{path}: not an image that can be read ({error})") from None
+        raise UserError(f"{path}: not an image that can be read ({error})") from None
 
 
 def to_mnist(grey: np.ndarray, path: Path) -> np.ndarray:
@@ -46,7 +47,7 @@ def to_mnist(grey: np.ndarray, path: Path) -> np.ndarray:
         return grey.astype(np.uint8)
     ink = np.clip(grey - np.median(border), 0, None)  # the paper's own grey is not ink
     if ink.max() < 32:
-        raise cli.UserError(f"{path}: no digit found: the image is nearly uniform")
+        raise UserError(f"{path}: no digit found: the image is nearly uniform")
     rows, cols = np.nonzero(ink > 0.25 * ink.max())
     ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     ink *= 255 / ink.max()

@@ -11,13 +11,14 @@ Three things decide that beyond the seed:
 - the device: a GPU computes the same model with other kernels, so other bits.
 """
 
+import logging
 import os
 import platform
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mnist_pipeline.cli import UserError, log
+from mnist_pipeline.errors import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -34,13 +35,14 @@ CPU_KERNELS = {
 }
 PIN_VARIABLES = {name for pin in CPU_KERNELS.values() for name in pin}
 X86_64 = ("x86_64", "amd64")
+log = logging.getLogger(__name__)
 
 
 def pin_cpu_kernels(kernels: str) -> None:
     """Set the environment that makes torch and MKL use `kernels` (a key of CPU_KERNELS)."""
     if kernels == "avx2":
         if platform.machine().lower() not in X86_64:
-            log(
+            log.warning(
                 f"runtime.cpu_kernels: 'avx2' is x86-64 code; this {platform.machine()} machine "
                 "uses its own kernels (other bits than the committed models)"
             )

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mnist_pipeline import params
-from mnist_pipeline.cli import UserError
 from mnist_pipeline.dataset import Split
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.model import logits
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_pipeline import dataset
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 from tests.conftest import write_fake_raw
 
 LABELS = np.repeat(np.arange(10), [600, 700, 500, 650, 580, 520, 590, 630, 560, 670]).astype(

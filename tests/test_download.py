@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mnist_pipeline import download as dl
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256
 from tests.conftest import write_fake_raw
 

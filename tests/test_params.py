@@ -1,7 +1,7 @@
 import pytest
 
 from mnist_pipeline import params
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 
 PINS = {name: "0" * 64 for name in ("a", "b", "c", "d")}
 

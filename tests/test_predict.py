@@ -3,7 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnist_pipeline import predict
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 
 
 def drawn_one(size=200, ink="black", paper="white", mode="RGB") -> Image.Image:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from mnist_pipeline import params, runtime
-from mnist_pipeline.cli import UserError
+from mnist_pipeline.errors import UserError
 from tests.conftest import ROOT, user_env
 
 REPORT = (
@@ -81,10 +81,10 @@ def test_an_unknown_kernel_set_names_the_key():
         params.runtime(raw)
 
 
-def test_on_arm_the_avx2_pin_says_it_does_not_apply(monkeypatch, capsys):
+def test_on_arm_the_avx2_pin_says_it_does_not_apply(monkeypatch, caplog):
     import torch
 
     monkeypatch.setattr(runtime.platform, "machine", lambda: "aarch64")
     runtime.pin_cpu_kernels("avx2")
-    assert "this aarch64 machine uses its own kernels" in capsys.readouterr().err
+    assert "this aarch64 machine uses its own kernels" in caplog.text
     assert "MKL" not in runtime.describe(torch.device("cpu"))  # torch for ARM does not use MKL

@@ -5,8 +5,8 @@ import torch.nn.functional as F
 
 from mnist_pipeline import model as model_module
 from mnist_pipeline import params, runtime, training
-from mnist_pipeline.cli import UserError
 from mnist_pipeline.dataset import Split
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.model import MLP
 
 SGD = params.SGD(
