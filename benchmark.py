@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
-from mnist_pipeline import dataset, training  # noqa: E402
+from mnist_pipeline import dataset, evaluation, training  # noqa: E402
 from mnist_pipeline.model import MLP  # noqa: E402
 
 RAW, PROCESSED = Path("data/raw"), Path("data/processed")
@@ -70,30 +70,14 @@ def classic_epoch(batch_size: int) -> float:
 
 
 OPTIMIZERS = {
-    "adam": params.Adam(
-        lr=1e-3,
-        epochs=1,
-        batch_size=0,
-        weight_decay=0.0,
-        schedule="constant",
-        beta1=0.9,
-        beta2=0.999,
-    ),
-    "sgd": params.SGD(
-        lr=0.1,
-        epochs=1,
-        batch_size=0,
-        weight_decay=0.0,
-        schedule="constant",
-        momentum=0.9,
-        nesterov=False,
-    ),
+    "adam": params.Adam(lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0),
+    "sgd": params.SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0),
 }
 
 
 def train_split() -> tuple[torch.Tensor, torch.Tensor]:
     """The training images and labels, held in memory as the pipeline's training holds them."""
-    return training.to_tensors(dataset.load(PROCESSED, "train"), torch.device("cpu"))
+    return evaluation.to_tensors(dataset.load(PROCESSED, "train"), torch.device("cpu"))
 
 
 def our_epoch(
@@ -102,9 +86,8 @@ def our_epoch(
     """One epoch of `training.train_epoch`, the loop the pipeline runs."""
     images, labels = data
     model = MLP()
-    cfg = OPTIMIZERS[optimizer_name]
-    optimizer = training.make_optimizer(model, cfg)
-    schedule = training.make_schedule(optimizer, cfg, steps=1)
+    optimizer = training.make_optimizer(model, OPTIMIZERS[optimizer_name])
+    schedule = training.make_schedule(optimizer, "constant", steps=1)
     started = time.perf_counter()
     training.train_epoch(model, optimizer, schedule, images, labels, batch_size, torch.Generator())
     return time.perf_counter() - started
@@ -145,7 +128,7 @@ def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
 def pipeline_batch_sizes() -> list[tuple[str, int]]:
     """Each optimizer with the batch size params.yaml trains it at."""
     values = params.load()
-    return [(name, params.training(values, f"train_{name}").batch_size) for name in OPTIMIZERS]
+    return [(name, params.training(values, f"train_{name}").loop.batch_size) for name in OPTIMIZERS]
 
 
 def pin_cost_epochs(threads: int) -> None:

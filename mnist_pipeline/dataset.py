@@ -14,7 +14,6 @@ from mnist_pipeline import idx
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import atomic_path, write_json
 
-SPLITS = ("train", "val", "test")
 STATS_FILE = "stats.json"
 
 
@@ -62,9 +61,9 @@ def stratified_split(labels: np.ndarray, val_size: int, seed: int) -> tuple[np.n
 
 
 def pixel_stats(images: np.ndarray) -> dict[str, float]:
-    """Mean and std of pixel/255 over a split, rounded so the JSON is stable."""
+    """Mean and std of pixel/255 over a split."""
     pixels = images.astype(np.float64) / 255
-    return {"mean": round(float(pixels.mean()), 6), "std": round(float(pixels.std()), 6)}
+    return {"mean": float(pixels.mean()), "std": float(pixels.std())}
 
 
 def preprocess(raw_dir: Path, out_dir: Path, val_size: int, seed: int) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Scoring a trained model on the test set: the numbers `dvc metrics show` compares."""
+"""Measuring a trained model: the loss and accuracy training tracks each epoch, and the test-set
+report that `evaluate` writes for `dvc metrics show`."""
 
 import numpy as np
 import torch
@@ -9,27 +10,28 @@ from mnist_pipeline.model import logits
 from mnist_pipeline.scores import scores
 
 
-def evaluate(model: torch.nn.Module, test: Split, device: torch.device) -> tuple[dict, np.ndarray]:
-    """Test-set metrics and the predicted class of every test image."""
-    images = torch.from_numpy(test.images).to(device)
-    labels = torch.from_numpy(test.labels).long().to(device)
-    test_logits = logits(model, images)
-    predicted = test_logits.argmax(1).cpu().numpy()
-    metrics = scores(test.labels, predicted)
-    metrics["loss"] = round(F.cross_entropy(test_logits, labels).item(), 4)
-    return metrics, predicted
+def to_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw uint8 images (the model normalises them) and int64 labels, as cross_entropy wants."""
+    images = torch.from_numpy(split.images).to(device)
+    return images, torch.from_numpy(split.labels).long().to(device)
 
 
-def summary(training: dict, config: dict) -> dict:
-    """What a result record needs: which optimizer, with what settings, on what model. The same
-    keys for both optimizers, so `dvc metrics show` lines them up (Adam's beta1 is its
-    momentum: the decay of its running mean of gradients)."""
-    return {
-        "optimizer": training["section"].removeprefix("train_"),
-        "lr": training["lr"],
-        "momentum": training.get("momentum", training.get("beta1")),
-        "epochs": training["epochs"],
-        "batch_size": training["batch_size"],
-        "schedule": training["schedule"],
-        "hidden": config["hidden"],
-    }
+def loss_and_accuracy(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split."""
+    split_logits = logits(model, images)
+    accuracy = (split_logits.argmax(1) == labels).sum().item() / len(labels)
+    return F.cross_entropy(split_logits, labels).item(), accuracy
+
+
+def scores_and_predictions(
+    model: torch.nn.Module, split: Split, device: torch.device
+) -> tuple[dict, np.ndarray]:
+    """The scores on `split` (loss, accuracy, macro precision/recall/F1, per-class accuracy) and
+    the predicted class of every image."""
+    images, labels = to_tensors(split, device)
+    split_logits = logits(model, images)
+    predicted = split_logits.argmax(1).cpu().numpy()
+    loss = F.cross_entropy(split_logits, labels).item()
+    return {**scores(split.labels, predicted), "loss": loss}, predicted

@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# Every output rounds its floats here, as it is written: six decimals keep what a curve or a
+# pixel statistic needs and keep float noise (0.02679999999999999) out of `dvc metrics diff`.
+DECIMALS = 6
+
 UMASK = os.umask(0)
 os.umask(UMASK)
 
@@ -39,15 +43,29 @@ def write_bytes(path: Path | str, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_json(path: Path | str, obj: Any) -> None:
-    """Sorted keys and a trailing newline: the same object always gives the same bytes."""
-    write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+def write_json(path: Path | str, obj: Any, decimals: int = DECIMALS) -> None:
+    """Floats rounded, keys sorted, a trailing newline: the same object always gives the same
+    bytes."""
+    text = json.dumps(rounded(obj, decimals), indent=2, sort_keys=True)
+    write_bytes(path, (text + "\n").encode())
 
 
-def write_csv(path: Path | str, frame) -> None:
-    """A pandas DataFrame without its index and with "\n" line ends on every platform."""
+def rounded(obj: Any, decimals: int) -> Any:
+    """`obj` with every float in it, however deep, rounded to `decimals`."""
+    if isinstance(obj, float):
+        return round(obj, decimals)
+    if isinstance(obj, dict):
+        return {key: rounded(value, decimals) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(value, decimals) for value in obj]
+    return obj
+
+
+def write_csv(path: Path | str, frame, decimals: int = DECIMALS) -> None:
+    """A pandas DataFrame with its floats rounded, without its index and with "\n" line ends on
+    every platform."""
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
+        frame.round(decimals).to_csv(tmp, index=False, lineterminator="\n")
 
 
 def sha256(path: Path | str) -> str:

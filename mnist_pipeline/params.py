@@ -52,29 +52,41 @@ class Runtime:
 
 
 @dataclasses.dataclass(frozen=True)
-class Training:
-    """What both optimizers share."""
-
+class Adam:
     lr: float = rule("a number > 0", lambda v: v > 0)
+    beta1: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+    beta2: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+    weight_decay: float = rule("a number >= 0", lambda v: v >= 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class SGD:
+    lr: float = rule("a number > 0", lambda v: v > 0)
+    momentum: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+    nesterov: bool = rule("true or false")
+    weight_decay: float = rule("a number >= 0", lambda v: v >= 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Loop:
+    """What the training loop does, whichever optimizer it drives."""
+
     epochs: int = rule("an integer >= 1", lambda v: v >= 1)
     batch_size: int = rule("an integer >= 1", lambda v: v >= 1)
-    weight_decay: float = rule("a number >= 0", lambda v: v >= 0)
     schedule: str = rule("'constant' or 'cosine'", lambda v: v in ("constant", "cosine"))
 
 
 @dataclasses.dataclass(frozen=True)
-class Adam(Training):
-    beta1: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
-    beta2: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
+class Training:
+    """One `train_*` section: the optimizer's settings and the loop's, side by side in
+    params.yaml so that `dvc exp run -S train_sgd.lr=...` and `-S train_sgd.epochs=...` read
+    alike."""
+
+    optimizer: Adam | SGD
+    loop: Loop
 
 
-@dataclasses.dataclass(frozen=True)
-class SGD(Training):
-    momentum: float = rule("a number in [0, 1)", lambda v: 0 <= v < 1)
-    nesterov: bool = rule("true or false")
-
-
-TRAINING_SECTIONS = {"train_adam": Adam, "train_sgd": SGD}
+OPTIMIZERS = {"train_adam": Adam, "train_sgd": SGD}
 
 
 def load() -> dict:
@@ -90,17 +102,8 @@ def load() -> dict:
 
 def parse(cls: type, raw: Any, name: str) -> Any:
     """Validate the mapping `raw` (the params.yaml section `name`) into a `cls` instance."""
-    if not isinstance(raw, dict):
-        raise UserError(f"{PARAMS_FILE}: {name}: expected a mapping of settings, got {raw!r}")
     fields = {field.name: field for field in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f"; did you mean {name}.{close[0]}?" if close else ""
-            raise UserError(
-                f"{PARAMS_FILE}: {name}.{key}: unknown key, expected one of "
-                f"{', '.join(fields)}{hint}"
-            )
+    check_keys(raw, list(fields), name)
     types = typing.get_type_hints(cls)
     values = {}
     for key, field in fields.items():
@@ -113,6 +116,20 @@ def parse(cls: type, raw: Any, name: str) -> Any:
             raise UserError(f"{where}: expected {expected}, got {raw[key]!r}")
         values[key] = value
     return cls(**values)
+
+
+def check_keys(raw: Any, known: list[str], name: str) -> None:
+    """`raw` is a mapping whose keys are all in `known`; a typo gets a close-match hint."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{PARAMS_FILE}: {name}: expected a mapping of settings, got {raw!r}")
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {name}.{close[0]}?" if close else ""
+            raise UserError(
+                f"{PARAMS_FILE}: {name}.{key}: unknown key, expected one of "
+                f"{', '.join(known)}{hint}"
+            )
 
 
 def scalar(raw: Any, key: str, expected: str, check: Callable[[Any], bool], kind: type) -> Any:
@@ -158,6 +175,13 @@ def runtime(params: dict) -> Runtime:
 
 
 def training(params: dict, section: str) -> Training:
-    if section not in TRAINING_SECTIONS:
-        raise UserError(f"{PARAMS_FILE}: {section}: expected one of {', '.join(TRAINING_SECTIONS)}")
-    return parse(TRAINING_SECTIONS[section], params.get(section), section)
+    """The `train_*` section `section`, split into its optimizer and its loop settings."""
+    if section not in OPTIMIZERS:
+        raise UserError(f"{PARAMS_FILE}: {section}: expected one of {', '.join(OPTIMIZERS)}")
+    raw, parts = params.get(section), (OPTIMIZERS[section], Loop)
+    check_keys(raw, [field.name for cls in parts for field in dataclasses.fields(cls)], section)
+    optimizer, loop = (
+        parse(cls, {f.name: raw[f.name] for f in dataclasses.fields(cls) if f.name in raw}, section)
+        for cls in parts
+    )
+    return Training(optimizer, loop)

@@ -10,8 +10,8 @@ def confusion_matrix(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return np.bincount(actual * CLASSES + predicted, minlength=CLASSES**2).reshape(CLASSES, CLASSES)
 
 
-def scores(actual: np.ndarray, predicted: np.ndarray, decimals: int = 4) -> dict:
-    """Accuracy, macro precision/recall/F1 and per-class accuracy, rounded for stable diffs."""
+def scores(actual: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, macro precision/recall/F1 and per-class accuracy."""
     counts = confusion_matrix(actual.astype(np.int64), predicted.astype(np.int64))
     hits = np.diag(counts)
     # A class never predicted has no precision; count it as 0 rather than divide by zero.
@@ -23,12 +23,11 @@ def scores(actual: np.ndarray, predicted: np.ndarray, decimals: int = 4) -> dict
         out=np.zeros(CLASSES),
         where=(precision + recall) > 0,
     )
-    r = lambda x: round(float(x), decimals)  # noqa: E731
     return {
-        "acc": r(hits.sum() / counts.sum()),
-        "precision": r(precision.mean()),
-        "recall": r(recall.mean()),
-        "f1": r(f1.mean()),
+        "acc": float(hits.sum() / counts.sum()),
+        "precision": float(precision.mean()),
+        "recall": float(recall.mean()),
+        "f1": float(f1.mean()),
         # Per-class accuracy is per-class recall: the share of each digit recognised.
-        "per_class_acc": {str(digit): r(value) for digit, value in enumerate(recall)},
+        "per_class_acc": {str(digit): float(value) for digit, value in enumerate(recall)},
     }

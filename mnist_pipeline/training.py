@@ -17,7 +17,7 @@ from tqdm import tqdm
 from mnist_pipeline import params
 from mnist_pipeline.dataset import Split
 from mnist_pipeline.errors import UserError
-from mnist_pipeline.model import logits
+from mnist_pipeline.evaluation import loss_and_accuracy, to_tensors
 
 
 class Diverged(UserError):
@@ -37,39 +37,24 @@ class Epoch:
     seconds: float
 
 
-def to_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(split.images).to(device), torch.from_numpy(split.labels).long().to(
-        device
-    )
-
-
-def make_optimizer(model: torch.nn.Module, cfg: params.Training) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, cfg: params.Adam | params.SGD) -> torch.optim.Optimizer:
     # fused: one kernel for the whole update instead of a loop over tensors (2.4x faster Adam
     # step on CPU at batch 64, where the update is a large part of each step).
     common = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "fused": True}
-    if isinstance(cfg, params.Adam):
-        return torch.optim.Adam(model.parameters(), betas=(cfg.beta1, cfg.beta2), **common)
-    if isinstance(cfg, params.SGD):
-        return torch.optim.SGD(
-            model.parameters(), momentum=cfg.momentum, nesterov=cfg.nesterov, **common
-        )
-    raise TypeError(f"no optimizer for {type(cfg).__name__}")
+    match cfg:
+        case params.Adam():
+            return torch.optim.Adam(model.parameters(), betas=(cfg.beta1, cfg.beta2), **common)
+        case params.SGD():
+            return torch.optim.SGD(
+                model.parameters(), momentum=cfg.momentum, nesterov=cfg.nesterov, **common
+            )
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, cfg: params.Training, steps: int):
+def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, steps: int):
     """Per-step learning rate: constant, or cosine decay to zero over the whole run."""
-    if cfg.schedule == "cosine":
+    if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-
-
-def evaluate(
-    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
-) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over a whole split."""
-    split_logits = logits(model, images)
-    accuracy = (split_logits.argmax(1) == labels).sum().item() / len(labels)
-    return F.cross_entropy(split_logits, labels).item(), accuracy
 
 
 def fit(
@@ -84,13 +69,15 @@ def fit(
     """Train `model` in place; return one `Epoch` per epoch. Stops at the first NaN/inf loss."""
     images, labels = to_tensors(train, device)
     val_images, val_labels = to_tensors(val, device)
-    optimizer = make_optimizer(model, cfg)
-    schedule = make_schedule(optimizer, cfg, cfg.epochs * math.ceil(len(labels) / cfg.batch_size))
+    loop = cfg.loop
+    optimizer = make_optimizer(model, cfg.optimizer)
+    steps = loop.epochs * math.ceil(len(labels) / loop.batch_size)
+    schedule = make_schedule(optimizer, loop.schedule, steps)
     # Its own generator, so the batch order depends on the seed alone, not on how many random
     # numbers weight initialisation happened to draw.
     order = torch.Generator().manual_seed(seed)
     history = []
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, loop.epochs + 1):
         started = time.perf_counter()
         lr = train_epoch(
             model,
@@ -98,17 +85,14 @@ def fit(
             schedule,
             images,
             labels,
-            cfg.batch_size,
+            loop.batch_size,
             order,
-            desc=f"epoch {epoch}/{cfg.epochs}",
+            desc=f"epoch {epoch}/{loop.epochs}",
         )
-        train_loss, train_acc = evaluate(model, images, labels)
-        val_loss, val_acc = evaluate(model, val_images, val_labels)
-        history.append(
-            Epoch(
-                epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started
-            )
-        )
+        train_loss, train_acc = loss_and_accuracy(model, images, labels)
+        val_loss, val_acc = loss_and_accuracy(model, val_images, val_labels)
+        seconds = time.perf_counter() - started
+        history.append(Epoch(epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds))
         on_epoch(history[-1])
     return history
 

@@ -8,8 +8,6 @@ import pandas as pd
 from mnist_pipeline import cli, dataset, params, runtime
 from mnist_pipeline.files import write_csv, write_json
 
-DECIMALS = 6  # enough for any curve; fewer digits than float noise, so the files are stable
-
 
 def main(args) -> None:
     values = params.load()
@@ -27,29 +25,35 @@ def main(args) -> None:
     train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
     cli.log(
         f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
-        f"{runtime.describe(device)}, {settings.threads} threads, {cfg}"
+        f"{runtime.describe(device)}, {settings.threads} threads\n"
+        f"{args.section}: {cfg.optimizer}, {cfg.loop}"
     )
 
     model = MLP(hidden, stats["mean"], stats["std"]).to(device)
-    history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.epochs))
+    history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.loop.epochs))
 
-    save(model, args.model, training={"section": args.section, **asdict(cfg)})
+    save(model, args.model, training=record(args.section, cfg))
     # Seconds are printed, never written: they differ run to run, and DVC would record a new
     # output (and `dvc metrics diff` a change) for a model that is byte for byte the same.
     curves = pd.DataFrame([asdict(epoch) for epoch in history]).drop(columns="seconds")
-    write_csv(args.curves, curves.round(DECIMALS))
+    write_csv(args.curves, curves)
     last = history[-1]
     write_json(
         args.metrics,
         {
-            "train": {
-                "loss": round(last.train_loss, DECIMALS),
-                "acc": round(last.train_acc, DECIMALS),
-            },
-            "val": {"loss": round(last.val_loss, DECIMALS), "acc": round(last.val_acc, DECIMALS)},
+            "train": {"loss": last.train_loss, "acc": last.train_acc},
+            "val": {"loss": last.val_loss, "acc": last.val_acc},
             "epochs": last.epoch,
         },
     )
+
+
+def record(section: str, cfg: params.Training) -> dict:
+    """How the model was trained, kept in its file: the params section, flat. The keys go in
+    the order the committed models have them, because the order is part of the file's bytes."""
+    settings = {**asdict(cfg.optimizer), **asdict(cfg.loop)}
+    first = ("lr", "epochs", "batch_size", "weight_decay", "schedule")
+    return {"section": section, **{key: settings.pop(key) for key in first}, **settings}
 
 
 def log_epoch(epochs: int):

@@ -27,16 +27,10 @@ def test_metrics_show_compares_the_two_optimizers(project):
         "metrics/train_sgd.json",
     } <= rows.keys()
     header = out.splitlines()[0].split()
-    for column in (
-        "test.acc",
-        "test.loss",
-        "test.f1",
-        "test.per_class_acc.7",
-        "model.optimizer",
-        "model.lr",
-    ):
+    for column in ("test.acc", "test.loss", "test.f1", "test.per_class_acc.7"):
         assert column in header, column
-    assert " sgd " in rows["metrics/sgd.json"] and " adam " in rows["metrics/adam.json"]
+    # Scores only: the settings behind them are params, shown by `dvc params diff`.
+    assert not [column for column in header if column.startswith("model.")], header
 
 
 def test_change_a_param_then_diff_against_the_committed_baseline(project):
@@ -47,7 +41,6 @@ def test_change_a_param_then_diff_against_the_committed_baseline(project):
     assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
     # Only what changed: nothing of Adam's, no timings.
     assert "adam" not in metrics and "second" not in metrics, metrics
-    assert re.search(r"metrics/sgd.json\s+model.lr\s+0.1\s+0.05", metrics), metrics
     params = dvc("params", "diff", cwd=project).stdout
     assert re.search(r"params.yaml\s+train_sgd.lr\s+0.1\s+0.05", params), params
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from mnist_pipeline import evaluation, figures, scores
+from mnist_pipeline import figures, scores
 
 
 def test_scores_on_a_known_confusion():
@@ -13,40 +14,8 @@ def test_scores_on_a_known_confusion():
     assert s["acc"] == 0.8
     assert s["per_class_acc"]["0"] == 0.75 and s["per_class_acc"]["1"] == 1.0
     # Precision of class 0: 3 of the 4 predicted zeros; classes 3-9 never occur and count 0.
-    assert s["precision"] == round((0.75 + 2 / 3 + 1.0) / 10, 4)
-    assert s["recall"] == round((0.75 + 1.0 + 0.75) / 10, 4)
-
-
-def test_summary_has_the_same_keys_for_both_optimizers():
-    sgd = {
-        "section": "train_sgd",
-        "lr": 0.1,
-        "momentum": 0.9,
-        "epochs": 10,
-        "batch_size": 256,
-        "schedule": "cosine",
-        "nesterov": False,
-        "weight_decay": 0.0,
-    }
-    adam = {
-        "section": "train_adam",
-        "lr": 0.001,
-        "beta1": 0.9,
-        "beta2": 0.999,
-        "epochs": 10,
-        "batch_size": 64,
-        "schedule": "cosine",
-        "weight_decay": 0.0,
-    }
-    a, b = evaluation.summary(sgd, {"hidden": 128}), evaluation.summary(adam, {"hidden": 128})
-    assert a.keys() == b.keys()
-    assert (a["optimizer"], a["lr"], a["momentum"], a["epochs"], a["hidden"]) == (
-        "sgd",
-        0.1,
-        0.9,
-        10,
-        128,
-    )
+    assert s["precision"] == pytest.approx((0.75 + 2 / 3 + 1.0) / 10)
+    assert s["recall"] == pytest.approx((0.75 + 1.0 + 0.75) / 10)
 
 
 def test_figures_are_byte_deterministic(tmp_path):

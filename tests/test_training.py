@@ -1,25 +1,23 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from mnist_pipeline import evaluation, params, runtime, training
 from mnist_pipeline import model as model_module
-from mnist_pipeline import params, runtime, training
 from mnist_pipeline.dataset import Split
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.model import MLP
 
-SGD = params.SGD(
-    lr=0.1,
-    epochs=2,
-    batch_size=32,
-    weight_decay=0.0,
-    schedule="cosine",
-    momentum=0.9,
-    nesterov=False,
+SGD = params.Training(
+    params.SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0),
+    params.Loop(epochs=2, batch_size=32, schedule="cosine"),
 )
-ADAM = params.Adam(
-    lr=1e-3, epochs=2, batch_size=32, weight_decay=0.0, schedule="constant", beta1=0.9, beta2=0.999
+ADAM = params.Training(
+    params.Adam(lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0),
+    params.Loop(epochs=2, batch_size=32, schedule="constant"),
 )
 
 
@@ -54,8 +52,8 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch(cfg):
     torch.manual_seed(0)
     model = MLP(hidden=32)
     batch = fake_split(64, 0)
-    images, labels = training.to_tensors(batch, torch.device("cpu"))
-    optimizer = training.make_optimizer(model, cfg)
+    images, labels = evaluation.to_tensors(batch, torch.device("cpu"))
+    optimizer = training.make_optimizer(model, cfg.optimizer)
     before = F.cross_entropy(model(images), labels)
     optimizer.zero_grad()
     before.backward()
@@ -87,11 +85,14 @@ def test_training_learns_and_reports_each_epoch():
     )
     assert epochs == history and [e.epoch for e in history] == [1, 2]
     assert history[-1].val_acc > 0.9
-    assert history[-1].lr < SGD.lr  # the cosine schedule decayed it
+    assert history[-1].lr < SGD.optimizer.lr  # the cosine schedule decayed it
 
 
 def test_divergence_stops_at_once_naming_epoch_and_lr():
-    hot = params.SGD(**{**SGD.__dict__, "lr": 1e30, "schedule": "constant"})
+    hot = params.Training(
+        dataclasses.replace(SGD.optimizer, lr=1e30),
+        dataclasses.replace(SGD.loop, schedule="constant"),
+    )
     runtime.start(threads=1, device="cpu", seed=0)
     with pytest.raises(
         training.Diverged, match=r"loss became (nan|inf) in epoch 1 of 2 .* at lr 1e\+30"
@@ -168,6 +169,25 @@ def sgd_params(**changes):
 def test_training_params_are_validated(changes, message):
     with pytest.raises(UserError, match=f"^params.yaml: {message}$"):
         params.training(sgd_params(**changes), "train_sgd")
+
+
+def test_a_training_section_splits_into_optimizer_and_loop_settings():
+    cfg = params.training(sgd_params(), "train_sgd")
+    assert cfg.optimizer == params.SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)
+    assert cfg.loop == params.Loop(epochs=10, batch_size=256, schedule="cosine")
+
+
+@pytest.mark.parametrize("key", ["lr", "epochs"])
+def test_a_missing_training_key_is_named(key):
+    section = sgd_params()
+    del section["train_sgd"][key]
+    with pytest.raises(UserError, match=f"^params.yaml: train_sgd.{key}: missing, expected"):
+        params.training(section, "train_sgd")
+
+
+def test_an_adam_key_in_the_sgd_section_is_refused():
+    with pytest.raises(UserError, match="train_sgd.beta1: unknown key, expected one of lr, "):
+        params.training(sgd_params(beta1=0.9), "train_sgd")
 
 
 def test_cuda_asked_for_without_one():
