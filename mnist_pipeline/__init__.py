@@ -1,6 +1,14 @@
 """Train and compare two MLPs on MNIST, one stage of a DVC pipeline at a time.
 
-One module per concept: `idx` (the file format), `download` (where the bytes come from),
-`dataset` (split and load), `params` (validated settings), `files` (atomic writes), `cli` (how a
-stage reports errors).
+One module per concept; the stages in `stages/` are thin scripts over them.
+
+Data:      `idx` (the file format), `download` (where the bytes come from, verified),
+           `dataset` (the seeded split, and loading it back).
+Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, threads, seed and
+           device: where the arithmetic runs), `training` (the loop), `evaluation` (loss,
+           accuracy and the test report), `scores` (classification scores, numpy only).
+Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` renders offline),
+           `predict` (a trained model on your own images).
+Plumbing:  `params` (params.yaml, validated), `files` (atomic, byte-stable writes),
+           `errors` (the one error a user can fix), `cli` (how a stage reports and exits).
 """

@@ -1,7 +1,6 @@
 import gzip
 import hashlib
 import io
-import os
 import pickle
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 from mnist_pipeline import download as dl
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256
-from tests.conftest import write_fake_raw
+from tests.conftest import RunsCode, write_fake_raw
 
 
 @pytest.fixture
@@ -96,16 +95,6 @@ def test_first_good_source_wins_after_a_bad_one(raw, tmp_path):
 def test_unknown_source_is_a_params_error():
     with pytest.raises(UserError, match="data.source: expected 'auto' or 'dir:PATH', got 'ftp:x'"):
         dl.resolve("ftp:x")
-
-
-class RunsCode:
-    """An object whose unpickling would run a shell command."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
 
 
 def test_restricted_unpickler_refuses_code_and_never_runs_it(tmp_path):

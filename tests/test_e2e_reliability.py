@@ -19,7 +19,16 @@ from PIL import Image
 
 from mnist_pipeline import download, model
 from mnist_pipeline.files import sha256
-from tests.conftest import clone_project, copy_project, dvc, one_error, run, set_param, user_env
+from tests.conftest import (
+    RunsCode,
+    clone_project,
+    copy_project,
+    dvc,
+    one_error,
+    run,
+    set_param,
+    user_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +49,10 @@ def have(raw_mnist, tmp_path):
     return shutil.copytree(raw_mnist, tmp_path / "have")
 
 
-# 1-3, 7: the download stage ------------------------------------------------------------------
+# The download stage -------------------------------------------------------------------------------
 
 
-def test_1_flipped_byte_names_the_file_and_both_hashes(project, have):
+def test_a_flipped_byte_names_the_file_and_both_hashes(project, have):
     path = have / "train-labels-idx1-ubyte"
     data = bytearray(path.read_bytes())
     data[1000] ^= 0x01
@@ -57,7 +66,7 @@ def test_1_flipped_byte_names_the_file_and_both_hashes(project, have):
     untouched(project, lock)
 
 
-def test_3_missing_files_are_listed(project, have):
+def test_missing_files_are_listed(project, have):
     (have / "t10k-images-idx3-ubyte").unlink()
     set_param(project, "data.source", f"dir:{have}")
     error = one_error(dvc("repro", "download", cwd=project, check=False))
@@ -81,7 +90,7 @@ def offline_env(tmp_path, find_links: str = "") -> dict:
     }
 
 
-def test_7_every_source_unreachable_lists_each_and_why(project, tmp_path):
+def test_every_source_unreachable_lists_each_and_why(project, tmp_path):
     lock = (project / "dvc.lock").read_bytes()
     result = run(
         ["dvc", "repro", "download"], cwd=project, check=False, env_extra=offline_env(tmp_path)
@@ -97,18 +106,10 @@ def test_7_every_source_unreachable_lists_each_and_why(project, tmp_path):
     untouched(project, lock)
 
 
-# 5, 6: the wheel's pickle ---------------------------------------------------------------------
+# The wheel's pickle -------------------------------------------------------------------------------
 
 
-class RunsCode:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
-
-
-def test_5_a_tampered_wheel_is_refused_before_its_pickle_is_opened(project, tmp_path):
+def test_a_tampered_wheel_is_refused_before_its_pickle_is_opened(project, tmp_path):
     marker = tmp_path / "pwned"
     wheels = tmp_path / "wheels"
     wheels.mkdir()
@@ -130,11 +131,11 @@ def test_5_a_tampered_wheel_is_refused_before_its_pickle_is_opened(project, tmp_
         in error
     )
     assert not marker.exists()
-    # Case 6, a pickle that would run code even with a matching hash, needs a wheel that matches
-    # the pin, which cannot be forged: tests/test_download.py covers the unpickler directly.
+    # A pickle that would run code even with a matching hash needs a wheel that matches the pin,
+    # which cannot be forged: tests/test_download.py covers the unpickler directly.
 
 
-# 2, 4: the IDX files, through the preprocess stage ------------------------------------------
+# The IDX files, through the preprocess stage ------------------------------------------------------
 
 
 def preprocess(project, raw):
@@ -142,7 +143,7 @@ def preprocess(project, raw):
     return run(command, cwd=project, check=False)
 
 
-def test_2_truncated_idx_names_the_file_and_expected_size(project, have):
+def test_a_truncated_idx_names_the_file_and_expected_size(project, have):
     path = have / "t10k-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-784])
     error = one_error(preprocess(project, have))
@@ -151,13 +152,13 @@ def test_2_truncated_idx_names_the_file_and_expected_size(project, have):
     assert not (project / "out").exists() or not list((project / "out").iterdir())
 
 
-def test_4_wrong_magic_number(project, have):
+def test_a_wrong_magic_number_names_the_file(project, have):
     shutil.copy(have / "train-labels-idx1-ubyte", have / "train-images-idx3-ubyte")
     error = one_error(preprocess(project, have))
     assert "train-images-idx3-ubyte: wrong magic number 2049 (0x00000801), expected 2051" in error
 
 
-# 8-10: training ------------------------------------------------------------------------------
+# Training -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,7 @@ def test_4_wrong_magic_number(project, have):
         ("train_sgd.momentum", "1.5", "train_sgd.momentum: expected a number in [0, 1), got 1.5"),
     ],
 )
-def test_8_bad_params_name_the_key_before_any_work(prepared_project, tmp_path, key, value, message):
+def test_bad_params_name_the_key_before_any_work(prepared_project, tmp_path, key, value, message):
     project = copy_project(prepared_project, tmp_path / "p")
     set_param(project, key, value)
     stage = key.split(".")[0]
@@ -176,7 +177,7 @@ def test_8_bad_params_name_the_key_before_any_work(prepared_project, tmp_path, k
     assert error == f"error: params.yaml: {message}"
 
 
-def test_8_a_typo_gets_a_suggestion_before_any_data_is_loaded(prepared_project, tmp_path):
+def test_a_typo_gets_a_suggestion_before_any_data_is_loaded(prepared_project, tmp_path):
     project = copy_project(prepared_project, tmp_path / "p")
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("  momentum: 0.9", "  momentun: 0.9"))
@@ -187,7 +188,7 @@ def test_8_a_typo_gets_a_suggestion_before_any_data_is_loaded(prepared_project, 
     assert "train images" not in result.stderr  # stopped before loading data
 
 
-def test_10_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, tmp_path):
+def test_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, tmp_path):
     project = copy_project(prepared_project, tmp_path / "p")
     set_param(project, "train_sgd.epochs", "50")
     command = [
@@ -232,7 +233,7 @@ def test_10_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, 
     assert (project / "models/sgd.pt").exists()
 
 
-# 11, 12 and predict -------------------------------------------------------------------------
+# Evaluate and predict -----------------------------------------------------------------------------
 
 
 def predict(project, *args):
@@ -241,7 +242,7 @@ def predict(project, *args):
     )
 
 
-def test_11_a_model_file_that_is_not_ours(trained_project, tmp_path):
+def test_evaluate_refuses_a_model_file_that_is_not_ours(trained_project, tmp_path):
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(3)}, other)
     image = tmp_path / "digit.png"
@@ -258,7 +259,7 @@ def test_11_a_model_file_that_is_not_ours(trained_project, tmp_path):
     )
 
 
-def test_12_predict_on_a_file_that_is_not_an_image(trained_project, tmp_path):
+def test_predict_on_a_file_that_is_not_an_image(trained_project, tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("hello")
     error = one_error(predict(trained_project, "models/sgd.pt", text))
