@@ -8,7 +8,8 @@ Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, th
            device: where the arithmetic runs), `training` (the loop), `evaluation` (loss,
            accuracy and the test report), `scores` (classification scores, numpy only).
 Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` renders offline),
-           `predict` (a trained model on your own images).
+           `draw_page` (the page where both models read a digit you draw), `predict` (a
+           trained model on your own images).
 Plumbing:  `params` (params.yaml, validated), `files` (atomic, byte-stable writes),
            `errors` (the one error a user can fix), `cli` (how a stage reports and exits).
 """

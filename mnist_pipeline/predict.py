@@ -15,25 +15,36 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_pipeline import cli, params, runtime
 from mnist_pipeline.errors import UserError
 
 SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
+# Ink spanning less than this share of the image's longer side is a speck (dust, noise), not a
+# digit: scaled up to 20 pixels it would still get a confident answer.
+MIN_INK_SHARE = 1 / 20
 
 
 def read_grey(path: Path) -> np.ndarray:
-    """The image as float grey levels 0-255; transparent pixels count as white paper."""
+    """The image as float grey levels 0-255, upright as a viewer shows it; transparent pixels
+    count as white paper."""
     try:
         with Image.open(path) as image:
             image.load()
+            image = ImageOps.exif_transpose(image)  # phones store sideways pixels and a tag
+            if image.mode.startswith("I;16"):  # converting to L would clip 256-65535 to white
+                return np.asarray(image, dtype=np.float64) / 257
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 paper = Image.new("RGBA", image.size, "white")
                 image = Image.alpha_composite(paper, image.convert("RGBA"))
             return np.asarray(image.convert("L"), dtype=np.float64)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"{path}: too large to open safely: more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels"
+        ) from None
     except (UnidentifiedImageError, OSError) as error:
         raise UserError(f"{path}: not an image that can be read ({error})") from None
 
@@ -50,6 +61,10 @@ def to_mnist(grey: np.ndarray, path: Path) -> np.ndarray:
         raise UserError(f"{path}: no digit found: the image is nearly uniform")
     rows, cols = np.nonzero(ink > 0.25 * ink.max())
     ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    if max(ink.shape) < MIN_INK_SHARE * max(grey.shape):
+        raise UserError(
+            f"{path}: no digit found: only a speck of ink, {ink.shape[1]}x{ink.shape[0]} px"
+        )
     ink *= 255 / ink.max()
     height, width = ink.shape
     scale = BOX / max(height, width)

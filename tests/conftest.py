@@ -152,3 +152,37 @@ class RunsCode:
 
     def __reduce__(self):
         return os.system, (f"touch {self.marker}",)
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium): offline rendering not checked"
+    )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright. The system's chromium: Playwright's own browser
+    download comes from a CDN, which CI and offline machines cannot reach."""
+    path = find_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, html: Path, **options):
+    """The page at `html` in a fresh browser context, and the list its script errors go to."""
+    page = browser.new_context(**options).new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(html.as_uri())
+    return page, errors

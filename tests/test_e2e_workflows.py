@@ -1,13 +1,11 @@
 """The workflows the README promises, each through the real `dvc` CLI in a temporary clone."""
 
-import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
-from tests.conftest import copy_project, dvc, git_commit, run, set_param
+from tests.conftest import copy_project, dvc, find_chromium, git_commit, run, set_param
 
 pytestmark = pytest.mark.e2e
 
@@ -86,17 +84,6 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything_byte_identical(proj
             assert (clone / path).read_bytes() == (project / path).read_bytes(), path
     status = dvc("status", cwd=clone).stdout
     assert "up to date" in status, status
-
-
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
-    pytest.skip(
-        "chromium is not installed (apt-get install chromium): offline rendering not checked"
-    )
 
 
 def test_plots_show_renders_every_chart_offline(project, tmp_path):

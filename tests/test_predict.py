@@ -1,3 +1,6 @@
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -46,3 +49,58 @@ def test_a_file_that_is_not_an_image(tmp_path):
 def test_a_blank_image_has_no_digit():
     with pytest.raises(UserError, match="blank.png: no digit found"):
         predict.to_mnist(np.full((100, 100), 255.0), "blank.png")
+
+
+def ink_extent(digit: np.ndarray) -> tuple[int, int]:
+    """(rows, columns) spanned by the bright pixels of a 28x28 digit."""
+    rows, cols = np.flatnonzero(digit.max(1) > 64), np.flatnonzero(digit.max(0) > 64)
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+def test_a_photo_rotated_by_its_exif_tag_is_read_upright(tmp_path):
+    # Phones store the sensor's pixels and an orientation tag; viewers show the picture upright.
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    drawn_one().rotate(90, expand=True).save(tmp_path / "photo.jpg", exif=exif)
+    digit = predict.to_mnist(predict.read_grey(tmp_path / "photo.jpg"), "photo.jpg")
+    height, width = ink_extent(digit)
+    assert height > 2 * width  # a tall 1, not a bar lying on its side
+
+
+def test_a_16_bit_scan_keeps_its_digit(tmp_path):
+    grey = np.full((200, 200), 52000, np.uint16)  # paper and ink levels of a 16-bit scanner
+    grey[30:170, 100:114] = 6000
+    Image.fromarray(grey).save(tmp_path / "scan.png")
+    digit = predict.to_mnist(predict.read_grey(tmp_path / "scan.png"), "scan.png")
+    assert ink_extent(digit)[0] >= 18
+
+
+def test_a_speck_on_blank_paper_has_no_digit():
+    paper = np.full((200, 200), 255.0)
+    paper[100:102, 100:102] = 0  # dust, not a digit worth scaling up tenfold
+    with pytest.raises(UserError, match="speck.png: no digit found"):
+        predict.to_mnist(paper, "speck.png")
+
+
+def png_of_size(path, width: int, height: int) -> None:
+    """A valid black 1-bit PNG of any size, written without holding its pixels in memory."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte, then the packed pixels
+    packer = zlib.compressobj()
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_too_large_to_open_safely_is_a_clear_error(tmp_path):
+    path = tmp_path / "huge.png"
+    png_of_size(path, 14000, 14000)  # 196 megapixels: more than Pillow opens
+    with pytest.raises(UserError, match=f"{path}: too large"):
+        predict.read_grey(path)
