@@ -43,8 +43,9 @@ def test_change_a_param_then_diff_against_the_committed_baseline(project):
     assert re.search(r"params.yaml\s+train_sgd.lr\s+0.1\s+0.05", params), params
 
 
-def test_named_experiment(project, tmp_path):
-    dvc("exp", "run", "-n", "sgd-lr05", "-S", "train_sgd.lr=0.05", cwd=project)
+def test_named_experiment_in_a_temporary_copy_leaves_the_workspace_alone(project, tmp_path):
+    dvc("exp", "run", "--temp", "-n", "sgd-lr05", "-S", "train_sgd.lr=0.05", cwd=project)
+    assert run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project).stdout == ""
     metrics = dvc("metrics", "diff", "HEAD", "sgd-lr05", cwd=project).stdout
     assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
     table = dvc("exp", "show", "--only-changed", "--md", cwd=project).stdout
