@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_pipeline import cli, dataset, params, runtime
-from mnist_pipeline.files import write_csv, write_json
+from mnist_pipeline.files import write_bytes, write_csv, write_json
 
 
 def main(args) -> None:
@@ -30,16 +30,40 @@ def main(args) -> None:
     )
 
     model = MLP(hidden, stats["mean"], stats["std"]).to(device)
-    history = fit(model, train, val, cfg, seed, device, on_epoch=log_epoch(cfg.loop.epochs))
+    history = []
 
-    save(model, args.model, training=record(args.section, cfg))
-    # Seconds are printed, never written: they differ run to run, and DVC would record a new
-    # output (and `dvc metrics diff` a change) for a model that is byte for byte the same.
+    def on_epoch(epoch) -> None:  # epoch: training.Epoch
+        history.append(epoch)
+        # The curves and metrics so far, after every epoch: `dvc exp show` (and the VS Code
+        # extension) reads them from a running experiment's folder, so a queued run shows its
+        # progress epoch by epoch.
+        write_progress(history, args.curves, args.metrics)
+        log_epoch(epoch, cfg.loop.epochs)
+
+    # A run that stops early (Ctrl-C, a diverging loss) leaves these files as it found them:
+    # no curves of a model that was never saved.
+    found = {p: p.read_bytes() if p.exists() else None for p in (args.curves, args.metrics)}
+    try:
+        fit(model, train, val, cfg, seed, device, on_epoch=on_epoch)
+        save(model, args.model, training=record(args.section, cfg))
+    except BaseException:
+        for path, data in found.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_bytes(path, data)
+        raise
+
+
+def write_progress(history: list, curves_csv: Path, metrics_json: Path) -> None:
+    """The per-epoch curves and the last epoch's metrics. Seconds are printed, never written:
+    they differ run to run, and DVC would record a new output (and `dvc metrics diff` a change)
+    for a model that is byte for byte the same."""
     curves = pd.DataFrame([asdict(epoch) for epoch in history]).drop(columns="seconds")
-    write_csv(args.curves, curves)
+    write_csv(curves_csv, curves)
     last = history[-1]
     write_json(
-        args.metrics,
+        metrics_json,
         {
             "train": {"loss": last.train_loss, "acc": last.train_acc},
             "val": {"loss": last.val_loss, "acc": last.val_acc},
@@ -56,15 +80,12 @@ def record(section: str, cfg: params.Training) -> dict:
     return {"section": section, **{key: settings.pop(key) for key in first}, **settings}
 
 
-def log_epoch(epochs: int):
-    def log(e) -> None:  # e: training.Epoch
-        cli.log(
-            f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  train loss {e.train_loss:.4f} "
-            f"acc {e.train_acc:.4f} | val loss {e.val_loss:.4f} acc {e.val_acc:.4f} | "
-            f"lr {e.lr:.3g} | {e.seconds:.1f}s"
-        )
-
-    return log
+def log_epoch(e, epochs: int) -> None:  # e: training.Epoch
+    cli.log(
+        f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  train loss {e.train_loss:.4f} "
+        f"acc {e.train_acc:.4f} | val loss {e.val_loss:.4f} acc {e.val_acc:.4f} | "
+        f"lr {e.lr:.3g} | {e.seconds:.1f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -188,7 +188,9 @@ def test_a_typo_gets_a_suggestion_before_any_data_is_loaded(prepared_project, tm
     assert "train images" not in result.stderr  # stopped before loading data
 
 
-def test_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, tmp_path):
+def test_training_shows_progress_per_epoch_and_ctrl_c_leaves_the_files_as_they_were(
+    prepared_project, tmp_path
+):
     project = copy_project(prepared_project, tmp_path / "p")
     set_param(project, "train_sgd.epochs", "50")
     command = [
@@ -216,9 +218,12 @@ def test_ctrl_c_stops_training_promptly_and_writes_nothing(prepared_project, tmp
         for line in process.stderr:
             if line.startswith("epoch  1/50"):
                 break
+        # Written before the epoch's line is printed: what `dvc exp show` reads from a run.
+        progress = json.loads((project / "metrics/train_sgd.json").read_text())
         process.send_signal(signal.SIGINT)
         returncode = process.wait(timeout=10)
         rest = process.stderr.read()
+    assert progress["epochs"] == 1
     assert returncode == 130
     assert "interrupted" in rest and "Traceback" not in rest
     after = {
