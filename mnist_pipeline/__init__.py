@@ -9,7 +9,8 @@ Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, th
            accuracy and the test report), `scores` (classification scores, numpy only).
 Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` renders offline),
            `draw_page` (the page where both models read a digit you draw), `predict` (a
-           trained model on your own images).
+           trained model on your own images), `sweep` (seeds through DVC's experiment queue)
+           and `seed_stats` (their spread and the paired difference).
 Plumbing:  `params` (params.yaml, validated), `files` (atomic, byte-stable writes),
            `errors` (the one error a user can fix), `cli` (how a stage reports and exits).
 """
