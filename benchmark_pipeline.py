@@ -172,6 +172,14 @@ def experiment_cost(project: Path, rounds: int) -> None:
             per_stage.setdefault(stage, []).append(sum(costs, Cost(0, 0)))
         for name, command in FIXED_COSTS.items():
             fixed[name].append(measure(command, project)[0])
+        # A round can take minutes on a loaded machine: show each as it ends.
+        a, b = train_alone[-1], experiment[-1]
+        print(
+            f"round {number}: (a) {a.wall:.2f}s wall {a.cpu:.2f}s cpu, (b) {b.wall:.2f}s wall "
+            f"{b.cpu:.2f}s cpu, b / a {b.wall / a.wall:.2f}x wall {b.cpu / a.cpu:.2f}x cpu; "
+            + ", ".join(f"{stage} {costs[-1].wall:.2f}s" for stage, costs in per_stage.items()),
+            flush=True,
+        )
 
     print(f"one-param change `dvc exp run -S {CHANGED_STAGE}.lr=...` reran: {', '.join(rerun)}")
     print(f"  {'':<34}{'wall, median (range)':>24}{'cpu, median (range)':>24}")
@@ -211,7 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of (a) and (b)")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="benchmark-pipeline-") as tmp:
         project = copy_project(Path(tmp) / "project")
         experiment_cost(project, args.rounds)
