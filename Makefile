@@ -11,16 +11,16 @@ export UV_DEFAULT_INDEX ?= $(PIP_INDEX_URL)
 endif
 
 # One universal lock: every platform and Python >= 3.11, each wheel's hash (docs/environment.md).
-# `--custom-compile-command` keeps the header free of paths and the same on every machine.
+# `--custom-compile-command` keeps the header free of paths, so `check-lock` can compare bytes.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: repro test lock
+.PHONY: repro test lock check-lock
 
 repro: $(VENV)/.installed
 	dvc repro
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test check-lock
 	ruff format --check .
 	ruff check .
 	python -m pytest
@@ -50,3 +50,17 @@ lock: | $(UV)
 	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) requirements.in -o requirements.txt
 	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) requirements-test.in -c requirements.txt \
 		-o requirements-test.txt
+
+# Fails, without touching the locks, when they no longer match the .in files: it locks again
+# in a scratch copy (same preferences, so new releases upstream do not count) and compares.
+check-lock: | $(UV)
+	rm -rf $(VENV)/lock-check && mkdir -p $(VENV)/lock-check
+	cp requirements.in requirements.txt requirements-test.in requirements-test.txt \
+		$(VENV)/lock-check/
+	$(MAKE) --no-print-directory -C $(VENV)/lock-check -f $(abspath Makefile) lock \
+		UV=$(abspath $(UV))
+	@for lock in requirements.txt requirements-test.txt; do \
+		cmp -s $$lock $(VENV)/lock-check/$$lock || { \
+			echo "error: $$lock is stale: it no longer matches $${lock%.txt}.in;" \
+				"run \`make lock\` and commit the result"; exit 1; }; \
+	done
