@@ -19,8 +19,6 @@ choice for this CPU), in fresh processes, since the pin cannot change once torch
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -175,14 +173,6 @@ def pin_cost(rounds: int, threads: int) -> None:
         )
 
 
-def machine() -> str:
-    """The CPU, named in the header: every speed figure depends on it."""
-    info = runtime.cpu_info()
-    flags = info.get("flags", "").split()
-    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{info.get('model name') or platform.processor()} ({isa}), {os.cpu_count()} cores"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -209,7 +199,7 @@ def main() -> None:
     samples = len(data[1])
     flops = 6 * sum(p.numel() for p in MLP().parameters()) * samples
     print(
-        f"machine: {machine()}; torch {torch.__version__} on "
+        f"machine: {runtime.machine_name()}; torch {torch.__version__} on "
         f"{runtime.describe(torch.device('cpu'))}, {threads} threads; "
         f"one epoch = {samples} samples = {flops / 1e9:.1f} GFLOP"
     )

@@ -77,6 +77,15 @@ def has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return flags is None or "avx2" in flags.split()
 
 
+def machine_name() -> str:
+    """The CPU and its widest instructions, for the header of a benchmark: every speed depends
+    on them."""
+    info = cpu_info()
+    flags = info.get("flags", "").split()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{info.get('model name') or platform.processor()} ({isa}), {os.cpu_count()} cores"
+
+
 def start(threads: int, device: str, seed: int | None = None) -> "torch.device":
     """Threads, deterministic algorithms, the seed (if the stage draws random numbers); returns
     the torch.device for `device`: 'cpu', 'cuda', or 'auto' (CUDA when present)."""
