@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_pipeline import cli, figures, seed_stats
+from mnist_pipeline import cli, figures, params, seed_stats
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import write_csv, write_json
 
@@ -81,7 +81,7 @@ def finished_runs(seeds: list[int]) -> dict[int, dict]:
     seed with the workspace's params otherwise."""
     import dvc.api
 
-    wanted = {key: value for key, value in flat(dvc.api.params_show()).items() if key != "seed"}
+    wanted = {key: value for key, value in flat(params.load()).items() if key != "seed"}
     finished = {}
     for row in dvc.api.exp_show():
         # Baselines are the commit itself. A queued experiment that finished is a Success; one
@@ -107,10 +107,10 @@ def same(shown, value) -> bool:
     return shown == value if not isinstance(value, bool) else shown in (value, str(value))
 
 
-def flat(params: dict, prefix: str = "") -> dict:
+def flat(nested: dict, prefix: str = "") -> dict:
     """{"a": {"b": 1}} -> {"a.b": 1}, the way `dvc exp show` names params."""
     items = {}
-    for key, value in params.items():
+    for key, value in nested.items():
         if isinstance(value, dict):
             items.update(flat(value, f"{prefix}{key}."))
         else:
