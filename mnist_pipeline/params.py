@@ -11,7 +11,10 @@ import math
 import re
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mnist_pipeline.errors import UserError
 
@@ -89,25 +92,28 @@ class Training:
 OPTIMIZERS = {"train_adam": Adam, "train_sgd": SGD}
 
 
-def load() -> dict:
-    """All params, read the way DVC reads them (so `dvc exp run -S` values are seen)."""
-    import dvc.api
-    from dvc.exceptions import DvcException
-
+def load(path: Path | str = PARAMS_FILE) -> dict:
+    """All params of a params file. `dvc exp run -S` writes its values into the file before any
+    stage runs, so reading the file sees them. Not `dvc.api.params_show()`: it loads every stage
+    of the project first, and the study's hundreds make that a second per pipeline stage."""
     try:
-        return dvc.api.params_show()
-    except DvcException as error:
-        raise UserError(f"{PARAMS_FILE}: cannot read params: {error}") from None
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"{path}: cannot read params: {error}") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected a mapping of settings, got {raw!r}")
+    return raw
 
 
-def parse(cls: type, raw: Any, name: str) -> Any:
-    """Validate the mapping `raw` (the params.yaml section `name`) into a `cls` instance."""
+def parse(cls: type, raw: Any, name: str, file: str = PARAMS_FILE) -> Any:
+    """Validate the mapping `raw` (the section `name` of the params file `file`) into a `cls`
+    instance."""
     fields = {field.name: field for field in dataclasses.fields(cls)}
-    check_keys(raw, list(fields), name)
+    check_keys(raw, list(fields), name, file)
     types = typing.get_type_hints(cls)
     values = {}
     for key, field in fields.items():
-        where = f"{PARAMS_FILE}: {name}.{key}"
+        where = f"{file}: {name}.{key}"
         expected = field.metadata["expected"]
         if key not in raw:
             raise UserError(f"{where}: missing, expected {expected}")
@@ -118,17 +124,17 @@ def parse(cls: type, raw: Any, name: str) -> Any:
     return cls(**values)
 
 
-def check_keys(raw: Any, known: list[str], name: str) -> None:
+def check_keys(raw: Any, known: list[str], name: str, file: str = PARAMS_FILE) -> None:
     """`raw` is a mapping whose keys are all in `known`; a typo gets a close-match hint."""
     if not isinstance(raw, dict):
-        raise UserError(f"{PARAMS_FILE}: {name}: expected a mapping of settings, got {raw!r}")
+        raise UserError(f"{file}: {name}: expected a mapping of settings, got {raw!r}")
     for key in raw:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"; did you mean {name}.{close[0]}?" if close else ""
+            shown = key if str(key).isprintable() else repr(key)  # the error stays one line
             raise UserError(
-                f"{PARAMS_FILE}: {name}.{key}: unknown key, expected one of "
-                f"{', '.join(known)}{hint}"
+                f"{file}: {name}.{shown}: unknown key, expected one of {', '.join(known)}{hint}"
             )
 
 

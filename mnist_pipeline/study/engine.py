@@ -1,0 +1,133 @@
+"""The engine behind `python -m mnist_pipeline.study`: DVC says what is stale, worker processes
+train it (torch imported once per worker, one cell after another), `dvc commit` records it.
+"""
+
+import concurrent.futures
+import json
+import multiprocessing
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from mnist_pipeline import cli, runtime
+from mnist_pipeline.errors import UserError
+from mnist_pipeline.study import protocol
+from mnist_pipeline.study.protocol import Cell, Protocol
+
+PIPELINE = "study/dvc.yaml"
+RAW = Path("data/raw")
+RECORD_EVERY_S = 180  # a `dvc commit` of a batch costs seconds; a lost batch, minutes
+
+
+def run(jobs: int) -> None:
+    """Tune, select, rerun, report: each step only what is stale."""
+    plan = protocol.load()
+    model, settings = protocol.root_settings()
+    started = time.perf_counter()
+    trained = run_stale(plan, "tune", model.hidden, settings, jobs)
+    dvc("repro", "--quiet", f"{PIPELINE}:select")
+    trained += run_stale(plan, "rerun", model.hidden, settings, jobs)
+    dvc("repro", "--quiet", PIPELINE)
+    minutes = (time.perf_counter() - started) / 60
+    cli.log(f"study: {trained} cells trained in {minutes:.1f} min; the rest were up to date")
+
+
+def run_stale(plan: Protocol, stage: str, hidden: int, settings, jobs: int) -> int:
+    """Train the cells of `stage` that DVC reports stale, and record them."""
+    cells = plan.cells(stage)
+    stale = stale_stages()
+    todo = [cell for cell in cells if cell.name in stale]
+    cli.log(f"study: {len(todo)} of {len(cells)} {stage} cells to train ({jobs} at a time)")
+    if not todo:
+        return 0
+    finished, failures = [], []
+    recorded_at = time.perf_counter()
+    # Seed by seed, so that a worker's next cell mostly reuses the split it has in memory.
+    todo.sort(key=lambda cell: (cell.seed, cell.arm, cell.lr or 0))
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs,
+        # A fresh interpreter per worker: the CPU-kernel pin must come before torch loads.
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=start_worker,
+        initargs=(settings.cpu_kernels, plan.threads, settings.device),
+    )
+    try:
+        futures = {pool.submit(run_cell, cell, lr_of(cell), plan, hidden): cell for cell in todo}
+        bar = tqdm(
+            concurrent.futures.as_completed(futures),
+            total=len(futures),
+            desc=f"study: {stage}",
+            unit="cell",
+            file=sys.stderr,
+            mininterval=1 if sys.stderr.isatty() else 60,
+        )
+        for future in bar:
+            cell = futures[future]
+            if error := future.exception():
+                failures.append((cell, error))
+                continue
+            finished.append(cell)
+            if time.perf_counter() - recorded_at > RECORD_EVERY_S:
+                record(finished)
+                finished, recorded_at = [], time.perf_counter()
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        record(finished)
+        raise UserError(
+            f"interrupted: the {stage} cells that finished are recorded; run the study again "
+            "to train only the rest"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    record(finished)
+    if failures:
+        cell, error = failures[0]
+        raise UserError(
+            f"study: {len(failures)} of {len(todo)} {stage} cells failed, first {cell.name}: "
+            f"{error}; the others are recorded, and a rerun of the study retries only these"
+        )
+    return len(todo)
+
+
+def lr_of(cell: Cell) -> float:
+    if cell.stage == "tune":
+        return cell.lr
+    return protocol.chosen_lr(protocol.SELECTED / f"{cell.arm}.json")
+
+
+def start_worker(cpu_kernels: str, threads: int, device: str) -> None:
+    global DEVICE
+    runtime.pin_cpu_kernels(cpu_kernels)
+    DEVICE = runtime.start(threads, device)
+
+
+def run_cell(cell: Cell, lr: float, plan: Protocol, hidden: int) -> None:
+    from mnist_pipeline.study import cells
+
+    cells.run(cell, lr, plan, hidden, RAW, DEVICE, cell.path)
+
+
+def stale_stages() -> set[str]:
+    """The names of the stages of study/dvc.yaml that `dvc status` reports changed or new."""
+    status = json.loads(dvc("status", "--json", PIPELINE, capture=True))
+    return {address.rpartition(":")[2] for address in status}
+
+
+def record(cells: list[Cell]) -> None:
+    """`dvc commit` the finished `cells`: study/dvc.lock and the run-cache get them."""
+    if cells:
+        dvc("commit", "--force", "--quiet", *(f"{PIPELINE}:{cell.name}" for cell in cells))
+
+
+def dvc(*args: str, capture: bool = False) -> str:
+    """Run the DVC of this environment; its own output goes to the terminal unless captured."""
+    command = [sys.executable, "-m", "dvc", *args]
+    result = subprocess.run(command, capture_output=capture, text=True)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
+        why = lines[-1] if lines else "see its output above"
+        raise UserError(f"`dvc {' '.join(args[:2])}` failed: {why}")
+    return result.stdout or ""

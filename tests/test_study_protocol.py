@@ -1,0 +1,138 @@
+"""The study's protocol file: the committed one parses, its cells carry DVC's names, and every
+bad value ends in one line naming study/params.yaml, the key and what was expected."""
+
+import copy
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mnist_pipeline.errors import UserError
+from mnist_pipeline.study import protocol
+from tests.conftest import ROOT
+
+COMMITTED = yaml.safe_load((ROOT / "study" / "params.yaml").read_text())
+
+
+def test_the_committed_protocol_meets_the_issue_s_floor():
+    plan = protocol.parse(COMMITTED)
+    names = {arm.name for arm in plan.arms}
+    assert {"sgd-128", "momentum-128", "adam-128"} <= names
+    assert {"momentum-64", "adam-64", "momentum-256", "adam-256"} <= names
+    assert plan.optimizers["sgd"].momentum == 0 and plan.optimizers["momentum"].momentum == 0.9
+    assert (plan.optimizers["adam"].beta1, plan.optimizers["adam"].beta2) == (0.9, 0.999)
+    assert (plan.loop.epochs, plan.loop.schedule) == (10, "cosine")
+    # >= 4 points per decade: neighbours at most a quarter decade apart, in log10.
+    import math
+
+    lrs = sorted(plan.lrs)
+    assert max(math.log10(b / a) for a, b in zip(lrs, lrs[1:], strict=False)) <= 0.25 + 1e-3
+    assert len(plan.tuning_seeds) >= 3 and len(plan.rerun_seeds) >= 20
+    assert plan.lr_room >= 1
+
+
+def test_cells_are_named_as_dvc_names_matrix_stages():
+    plan = protocol.parse(COMMITTED)
+    tune = plan.cells("tune")
+    assert len(tune) == len(plan.arms) * len(plan.lrs) * len(plan.tuning_seeds)
+    assert tune[0].name == "tune@sgd-128-0.0001-1"
+    assert str(tune[0].path) == "study/cells/tune/sgd-128-0.0001-1.json"
+    assert plan.cells("rerun")[0].name == "rerun@sgd-128-101"
+
+
+def test_an_integer_lr_keeps_its_text_as_dvc_does():
+    raw = copy.deepcopy(COMMITTED) | {"lrs": [1, 0.5]}
+    names = [cell.name for cell in protocol.parse(raw).cells("tune")[:4]]
+    assert names[0] == "tune@sgd-128-1-1" and "tune@sgd-128-0.5-1" in names
+
+
+def test_each_arm_is_compared_with_the_reference_at_its_batch_size():
+    plan = protocol.parse(COMMITTED)
+    assert plan.reference_of("adam-64") == "momentum-64"
+    assert plan.training("adam-64", 0.01).loop.batch_size == 64
+    assert plan.training("adam-64", 0.01).optimizer.lr == 0.01
+
+
+def changed(key: str, value):
+    raw = copy.deepcopy(COMMITTED)
+    *path, last = key.split(".")
+    target = raw
+    for part in path:
+        target = target[part]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("lrs", [], "lrs: expected a non-empty list of distinct numbers > 0"),
+        ("lrs", [0.1, 0], "lrs: expected a non-empty list of distinct numbers > 0"),
+        ("lrs", [0.1, -1], "lrs: expected a non-empty list"),
+        ("lrs", [0.1, 0.1], "lrs: expected a non-empty list of distinct"),
+        ("lrs", ["fast"], "lrs: expected"),
+        ("seeds.rerun", [1, 101], "seeds.rerun: 1 also tuning seeds; the reruns must be fresh"),
+        ("seeds.rerun", [101], "seeds.rerun: expected a list of at least two"),
+        ("seeds.tuning", [], "seeds.tuning: expected a non-empty list"),
+        ("margins.test_acc", 0, "margins.test_acc: expected a number > 0"),
+        ("margins.test_loss", -0.01, "margins.test_loss: expected a number > 0"),
+        ("margins.test_acc", KeyError, "margins.test_acc: expected a number > 0"),
+        ("arms", ["adam-128"], "arms: expected a momentum-128 arm to compare adam-128 with"),
+        ("arms", ["rmsprop-128"], "arms: expected a non-empty list of distinct OPTIMIZER-BATCH"),
+        ("arms", ["adam-0", "momentum-0"], "arms: expected a non-empty list"),
+        ("reference", "nadam", "reference: expected one of the optimizers"),
+        ("optimizers.adam.beta2", 1.5, r"optimizers.adam.beta2: expected a number in \[0, 1\)"),
+        ("optimizers.adam.lr", 0.1, "optimizers.adam.lr: the lr is tuned on the grid"),
+        ("optimizers.sgd.algorithm", "lion", "optimizers.sgd.algorithm: expected one of sgd"),
+        ("epochs", 0, "protocol.epochs: expected an integer >= 1"),
+        ("schedule", "step", "protocol.schedule: expected 'constant' or 'cosine'"),
+        ("lr_room", -1, "lr_room: expected a number of decades >= 0"),
+        ("threads", 0, "threads: expected an integer >= 1"),
+        ("lrz", [0.1], "protocol.lrz: unknown key, .*did you mean protocol.lrs"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_file_and_key(key, value, message):
+    with pytest.raises(UserError, match=f"^study/params.yaml: {message}"):
+        protocol.parse(changed(key, value))
+
+
+def test_an_unreadable_file_is_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_text("arms: [unclosed\n")
+    with pytest.raises(UserError, match="params.yaml: cannot read params"):
+        protocol.load(tmp_path / "params.yaml")
+
+
+def key_paths(raw: dict, prefix: str = "") -> list[str]:
+    paths = []
+    for key, value in raw.items():
+        paths.append(f"{prefix}{key}")
+        if isinstance(value, dict):
+            paths += key_paths(value, f"{prefix}{key}.")
+    return paths
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(key_paths(COMMITTED)), value=VALUES | st.just(KeyError))
+def test_any_value_at_any_key_parses_or_is_one_line_naming_the_file(key, value):
+    try:
+        protocol.parse(changed(key, value))
+    except UserError as error:
+        assert str(error).startswith("study/params.yaml: ") and "\n" not in str(error)
