@@ -9,8 +9,9 @@ Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, th
            accuracy and the test report), `scores` (classification scores, numpy only).
 Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` renders offline),
            `draw_page` (the page where both models read a digit you draw), `predict` (a
-           trained model on your own images), `sweep` (seeds through DVC's experiment queue)
-           and `seed_stats` (their spread and the paired difference).
+           trained model on your own images).
+Study:     `study/` (Adam against SGD with and without momentum, tuned and rerun the way
+           optimizer benchmarks do it: study/dvc.yaml, run by `python -m mnist_pipeline.study`).
 Plumbing:  `params` (params.yaml, validated), `files` (atomic, byte-stable writes),
            `errors` (the one error a user can fix), `cli` (how a stage reports and exits).
 """

@@ -108,35 +108,3 @@ def misclassified(
     figure.suptitle(f"{name}: misclassified test digits (first {len(wrong)})")
     return figure
 
-
-def seeds(table: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
-    """Left: each seed's test accuracy per optimizer, a line joining the pair, with mean and
-    std. Right: validation accuracy per epoch, mean over seeds with a band of one std.
-    `table`: seed, adam_acc, sgd_acc; `curves`: name, seed, epoch, val_acc."""
-    figure, (points, bands) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
-    names = ("adam", "sgd")
-    for _, row in table.iterrows():
-        points.plot([0, 1], [row.adam_acc, row.sgd_acc], color="0.8", zorder=1)
-    for x, name in enumerate(names):
-        values = table[f"{name}_acc"]
-        points.scatter([x] * len(values), values, color=COLORS[name], zorder=2)
-        points.errorbar(
-            x + 0.12, values.mean(), yerr=values.std(), fmt="D", color="black", capsize=4
-        )
-    points.set(
-        title=f"test accuracy, {len(table)} seeds (mean ± std beside)",
-        xticks=[0, 1],
-        xticklabels=names,
-        xlim=(-0.5, 1.5),
-        ylabel="test accuracy",
-    )
-    for name in names:
-        by_epoch = curves[curves.name == name].groupby("epoch").val_acc
-        mean, std = by_epoch.mean(), by_epoch.std()
-        bands.plot(mean.index, mean, marker="o", color=COLORS[name], label=f"{name} mean")
-        bands.fill_between(mean.index, mean - std, mean + std, color=COLORS[name], alpha=0.2)
-    bands.set(title="validation accuracy, mean ± std over seeds", xlabel="epoch")
-    for ax in (points, bands):
-        ax.grid(alpha=0.3)
-    bands.legend()
-    return figure

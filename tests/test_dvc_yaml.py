@@ -10,7 +10,11 @@ import yaml
 
 from tests.conftest import ROOT
 
-STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+# The pipeline and the optimizer study's, by the name `dvc status` gives their stages.
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] | {
+    f"study/dvc.yaml:{name}": stage
+    for name, stage in yaml.safe_load((ROOT / "study" / "dvc.yaml").read_text())["stages"].items()
+}
 # `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml).
 NO_CODE_DEPS = {"download"}
 
@@ -63,10 +67,11 @@ def test_download_lists_no_code_on_purpose():
     assert not [dep for dep in STAGES["download"].get("deps", []) if dep.endswith(".py")]
 
 
-def test_the_package_init_holds_only_its_docstring():
-    # Every stage imports mnist_pipeline/__init__.py, and none lists it: that is only right while
-    # it runs no code.
-    body = ast.parse((ROOT / "mnist_pipeline" / "__init__.py").read_text()).body
+@pytest.mark.parametrize("package", ["mnist_pipeline", "mnist_pipeline/study"])
+def test_the_package_init_holds_only_its_docstring(package):
+    # Every stage imports mnist_pipeline/__init__.py (the study's, its own), and none lists it:
+    # that is only right while it runs no code.
+    body = ast.parse((ROOT / package / "__init__.py").read_text()).body
     assert (
         len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
     )

@@ -2,7 +2,7 @@
 
 Run after `dvc repro preprocess` (it reads data/raw and data/processed):
 
-    python benchmark.py
+    python -m benchmarks.loop
 
 Both paths train the same MLP with the same optimizer and batch size, one epoch at a time,
 alternating A B A B so that drift in machine speed hits both; medians are reported. The FLOP
@@ -111,7 +111,8 @@ def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
     torch alone is ~800 MB)."""
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.loop",
         "--rss-of",
         path,
         "--batch-size",
@@ -145,7 +146,7 @@ def pin_cost_epochs(threads: int) -> None:
 # A child of `pin_cost`: it pins as the stages do, then imports this module (not as __main__).
 PIN_COST_CHILD = (
     "import sys; from mnist_pipeline import runtime; runtime.pin_cpu_kernels(sys.argv[1]); "
-    "import benchmark; benchmark.pin_cost_epochs(int(sys.argv[2]))"
+    "from benchmarks import loop; loop.pin_cost_epochs(int(sys.argv[2]))"
 )
 
 

@@ -1,6 +1,6 @@
 """How long from nothing to a working environment, and from clone to trained models: pip and uv.
 
-    python benchmark_install.py                # ~20 min on 2 cores: 3 installs, 2 clones a round
+    python -m benchmarks.install                # ~20 min on 2 cores: 3 installs, 2 clones a round
 
 Each install makes a fresh venv with empty caches, so every wheel is downloaded and unpacked:
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from mnist_pipeline import runtime
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 MODELS = ["models/adam.pt", "models/sgd.pt"]
 
 

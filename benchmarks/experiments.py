@@ -2,7 +2,7 @@
 
 Run after `dvc repro` (it copies this checkout's data/ and models/):
 
-    python benchmark_pipeline.py
+    python -m benchmarks.experiments
 
 In a temporary copy of the project (the working tree as it is, committed or not, with its
 data and models), each round times, one after the other so that drift in machine speed hits
@@ -43,7 +43,7 @@ import yaml
 
 from mnist_pipeline import runtime
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 # Cached outputs are not in git: the copy takes them from this checkout.
 PREPARED = ("data/raw", "data/processed", "models/adam.pt", "models/sgd.pt")
 CHANGED_STAGE = "train_sgd"

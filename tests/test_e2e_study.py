@@ -1,0 +1,125 @@
+"""The optimizer study end to end on a tiny protocol (2 arms, 2 lrs x 2 tuning seeds, 2 rerun
+seeds, 1 epoch), through the engine and the real `dvc` CLI in a temporary clone."""
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import copy_project, dvc, git_commit, one_error, run
+
+pytestmark = pytest.mark.e2e
+
+TINY = """\
+arms: [momentum-128, adam-128]
+reference: momentum
+optimizers:
+  momentum: {algorithm: sgd, momentum: 0.9, nesterov: false, weight_decay: 0.0}
+  adam: {algorithm: adam, beta1: 0.9, beta2: 0.999, weight_decay: 0.0}
+epochs: 1
+schedule: cosine
+val_size: 5000
+lrs:
+  - 0.01
+  - 0.1
+lr_room: 0
+seeds:
+  tuning: [1, 2]
+  rerun: [101, 102]
+good_range: 0.002
+targets: [0.9, 0.975]
+margins:
+  test_acc: 0.001
+  test_loss: 0.005
+threads: 1
+"""
+
+
+def study(project, *args, check=True):
+    return run(["python", "-m", "mnist_pipeline.study", *args], cwd=project, check=check)
+
+
+def trained(result) -> list[int]:
+    """The engine's "N of M ... cells to train" counts, tune then rerun."""
+    return [int(n) for n in re.findall(r"study: (\d+) of \d+ \w+ cells to train", result.stderr)]
+
+
+def stale(project) -> str:
+    return dvc("status", "study/dvc.yaml", cwd=project).stdout
+
+
+@pytest.fixture(scope="module")
+def tiny(prepared_project, tmp_path_factory):
+    project = copy_project(prepared_project, tmp_path_factory.mktemp("study") / "p")
+    (project / "study" / "params.yaml").write_text(TINY)
+    for folder in ("cells", "selected", "plots", "figures"):
+        run(["rm", "-rf", f"study/{folder}"], cwd=project)
+    run(["rm", "-f", "study/dvc.lock", "study/results.json", "study/report.md"], cwd=project)
+    git_commit(project, "tiny study")
+    return project
+
+
+def test_the_study_survives_a_failed_cell_reuses_what_ran_and_matches_dvc_s_own_run(tiny):
+    # A folder where one cell's result goes: that cell fails, for real, when it writes.
+    blocker = tiny / "study" / "cells" / "tune" / "adam-128-0.1-1.json"
+    blocker.mkdir(parents=True)
+    failed = study(tiny, "--jobs", "2", check=False)
+    line = one_error(failed)
+    assert line.startswith("error: study: 1 of 8 tune cells failed, first tune@adam-128-0.1-1:")
+    assert not (tiny / "study" / "report.md").exists()  # nothing written downstream
+    assert "tune@momentum-128-0.01-1" not in stale(tiny)  # what finished is recorded
+    assert "tune@adam-128-0.1-1" in stale(tiny)
+
+    blocker.rmdir()
+    result = study(tiny, "--jobs", "2")
+    assert trained(result) == [1, 4], result.stderr  # only the failed cell, then the reruns
+    assert "up to date" in stale(tiny)
+    report = (tiny / "study" / "report.md").read_text()
+    assert "| adam-128 |" in report and "| momentum-128 |" in report
+    assert "- **adam-128**, test acc:" in report
+    results = json.loads((tiny / "study" / "results.json").read_text())
+    assert results["adam-128"]["test_acc"]["n"] == 2
+    assert "vs_reference" in results["adam-128"] and "vs_reference" not in results["momentum-128"]
+    for name in ("sensitivity", "budget", "paired", "curves"):
+        assert (tiny / "study" / "figures" / f"{name}.png").stat().st_size > 10_000
+    git_commit(tiny, "studied")
+
+    # DVC running the stage command itself, in a fresh process, writes the same bytes as the
+    # engine's worker did.
+    dvc("repro", "--force", "--single-item", "study/dvc.yaml:tune@adam-128-0.1-2", cwd=tiny)
+    dvc("repro", "--force", "--single-item", "study/dvc.yaml:rerun@momentum-128-102", cwd=tiny)
+    assert run(["git", "status", "--porcelain"], cwd=tiny).stdout == ""
+
+
+def chosen(project) -> dict:
+    folder = project / "study" / "selected"
+    return {path.stem: path.read_text() for path in sorted(folder.glob("*.json"))}
+
+
+def test_adding_an_lr_trains_only_its_cells_and_the_reruns_of_arms_whose_choice_moved(tiny):
+    before = chosen(tiny)
+    params = tiny / "study" / "params.yaml"
+    params.write_text(params.read_text().replace("  - 0.1\n", "  - 0.1\n  - 0.0316\n"))
+    result = study(tiny, "--jobs", "2")
+    moved = [arm for arm, lr in chosen(tiny).items() if before[arm] != lr]
+    assert trained(result) == [4, 2 * len(moved)], (result.stderr, moved)
+    assert "up to date" in stale(tiny)
+    run(["git", "checkout", "--", "."], cwd=tiny)
+    run(["git", "clean", "-fdq", "study"], cwd=tiny)
+
+
+def test_a_change_to_the_protocol_or_the_code_shows_as_stale(tiny):
+    assert "up to date" in stale(tiny)
+    params = tiny / "study" / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 1", "epochs: 2"))
+    status = stale(tiny)
+    assert "tune@adam-128-0.01-1" in status and "epochs" in status
+    run(["git", "checkout", "--", "study/params.yaml"], cwd=tiny)
+
+    training = tiny / "mnist_pipeline" / "training.py"
+    training.write_text(training.read_text() + "\n# a change\n")
+    status = dvc("status", cwd=tiny).stdout  # the root's plain `dvc status` reports the study
+    assert "study/dvc.yaml:rerun@adam-128-102" in status
+    assert "mnist_pipeline/training.py" in status
+    run(["git", "checkout", "--", "mnist_pipeline/training.py"], cwd=tiny)
+    assert "up to date" in stale(tiny)
