@@ -20,10 +20,11 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
 repro: $(VENV)/.installed
 	dvc repro
 
+# pytest lists the slowest tests at the end, so one that adds half a minute shows in review.
 test: $(VENV)/.installed-test check-lock
 	ruff format --check .
 	ruff check .
-	python -m pytest
+	python -m pytest --durations=15 --durations-min=10
 
 # `uv pip sync` makes the venv exactly the lock (and removes what is not in it); the test lock
 # holds the whole runtime lock, so `make repro` and `make test` can follow each other.

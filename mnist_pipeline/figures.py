@@ -107,4 +107,3 @@ def misclassified(
         ax.set_title(f"true {actual[index]}\npred {predicted[index]}", fontsize=9)
     figure.suptitle(f"{name}: misclassified test digits (first {len(wrong)})")
     return figure
-

@@ -15,6 +15,7 @@ def main(args) -> None:
     arms = found["arms"]
     sentences = analysis.verdicts(plan, arms)
     write_json(args.results, arms, decimals=6)
+    write_json(args.metrics, analysis.headline(arms), decimals=4)
     text = [analysis.table(plan, arms), ""]
     text += [
         f"- **{arm}**, {metric.replace('_', ' ')}: {sentence}"
@@ -47,7 +48,8 @@ if __name__ == "__main__":
     parser = cli.parser(__doc__)
     parser.add_argument("--cells", type=Path, required=True, help="folder of the cells' results")
     parser.add_argument("--selected", type=Path, required=True, help="the lrs `select` chose")
-    parser.add_argument("--results", type=Path, required=True, help="the numbers (JSON metrics)")
+    parser.add_argument("--results", type=Path, required=True, help="every number (JSON)")
+    parser.add_argument("--metrics", type=Path, required=True, help="the headline numbers (JSON)")
     parser.add_argument("--table", type=Path, required=True, help="the table and verdicts (md)")
     parser.add_argument("--plots", type=Path, required=True, help="folder for the plot CSVs")
     parser.add_argument("--figures", type=Path, required=True, help="folder for the PNGs")

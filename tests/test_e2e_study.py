@@ -40,23 +40,33 @@ def study(project, *args, check=True):
 
 
 def trained(result) -> list[int]:
-    """The engine's "N of M ... cells to train" counts, tune then rerun."""
-    return [int(n) for n in re.findall(r"study: (\d+) of \d+ \w+ cells to train", result.stderr)]
+    """How many cells the engine said it trains, tune then rerun."""
+    return [int(n) for n in re.findall(r"study: \w+: .*; training (\d+),", result.stderr)]
+
+
+def restored(result) -> list[int]:
+    return [int(n) for n in re.findall(r"(\d+) restored from DVC's run-cache", result.stderr)]
 
 
 def stale(project) -> str:
     return dvc("status", "study/dvc.yaml", cwd=project).stdout
 
 
-@pytest.fixture(scope="module")
-def tiny(prepared_project, tmp_path_factory):
-    project = copy_project(prepared_project, tmp_path_factory.mktemp("study") / "p")
+def tiny_copy(prepared_project, dest):
+    """A copy of the prepared project whose study is the tiny protocol, never run."""
+    project = copy_project(prepared_project, dest)
     (project / "study" / "params.yaml").write_text(TINY)
     for folder in ("cells", "selected", "plots", "figures"):
         run(["rm", "-rf", f"study/{folder}"], cwd=project)
-    run(["rm", "-f", "study/dvc.lock", "study/results.json", "study/report.md"], cwd=project)
+    for name in ("dvc.lock", "results.json", "metrics.json", "report.md"):
+        (project / "study" / name).unlink(missing_ok=True)
     git_commit(project, "tiny study")
     return project
+
+
+@pytest.fixture(scope="module")
+def tiny(prepared_project, tmp_path_factory):
+    return tiny_copy(prepared_project, tmp_path_factory.mktemp("study") / "p")
 
 
 def test_the_study_survives_a_failed_cell_reuses_what_ran_and_matches_dvc_s_own_run(tiny):
@@ -123,3 +133,26 @@ def test_a_change_to_the_protocol_or_the_code_shows_as_stale(tiny):
     assert "mnist_pipeline/training.py" in status
     run(["git", "checkout", "--", "mnist_pipeline/training.py"], cwd=tiny)
     assert "up to date" in stale(tiny)
+
+
+def test_cells_trained_on_another_machine_come_back_through_the_run_cache(
+    prepared_project, tmp_path
+):
+    remote = tmp_path / "remote"
+    here = tiny_copy(prepared_project, tmp_path / "here")
+    dvc("remote", "add", "-d", "shared", str(remote), cwd=here)
+    git_commit(here, "a shared remote")
+    there = copy_project(here, tmp_path / "there")
+
+    share = study(there, "--cells", "tune@adam-*")
+    assert trained(share) == [4] and "4 stale tune cells do not match" in share.stderr
+    assert not (there / "study" / "selected").exists()  # select waits for every tuning cell
+    dvc("push", "--run-cache", cwd=there)
+
+    # The study's targets: this remote holds no models (neither clone trained any).
+    dvc("pull", "--run-cache", "study/dvc.yaml", cwd=here)
+    result = study(here)
+    assert restored(result) == [4, 0] and trained(result) == [4, 4], result.stderr
+    for cell in (there / "study" / "cells" / "tune").glob("adam-*.json"):
+        assert (here / "study" / "cells" / "tune" / cell.name).read_bytes() == cell.read_bytes()
+    assert "up to date" in stale(here)

@@ -116,7 +116,11 @@ def test_plots_show_renders_every_chart_offline(project, tmp_path):
     # vega-embed draws each chart as an <svg class="marks">; the 5 vega plots of dvc.yaml.
     assert dom.count('class="marks"') == 5, dom[:2000]
     images = re.findall(r'<img src="(static/[^"]+\.png)">', dom)
-    plots = yaml.safe_load((project / "dvc.yaml").read_text())["plots"]
+    plots = [  # the pipeline's and the optimizer study's
+        plot
+        for pipeline in ("dvc.yaml", "study/dvc.yaml")
+        for plot in yaml.safe_load((project / pipeline).read_text())["plots"]
+    ]
     pngs = [plot for plot in plots if isinstance(plot, str) and plot.endswith(".png")]
-    assert len(images) == len(pngs) == 8, images
+    assert len(images) == len(pngs) == 11, images
     assert all((project / "dvc_plots" / image).is_file() for image in images)

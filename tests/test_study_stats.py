@@ -66,10 +66,24 @@ def verdict(first, second, margin=0.001, higher=True):
     return stats.verdict(d, "test acc", "adam-128", "momentum-128", higher_is_better=higher)
 
 
-def test_a_difference_beyond_the_noise_names_the_better_arm():
+def test_a_difference_beyond_the_noise_and_the_margin_names_the_better_arm():
+    # Differences 0.0040, 0.0041, 0.0042: the whole 95 % CI lies above the margin 0.001.
     sentence = verdict(MOMENTUM, [a + 0.004 + 0.0001 * i for i, a in enumerate(MOMENTUM)])
-    assert sentence.startswith("adam-128 is better on test acc: adam-128 - momentum-128")
-    assert "may exceed the margin" in sentence
+    assert sentence.startswith("adam-128 is better on test acc, by more than the margin ±0.001:")
+
+
+def test_a_difference_whose_interval_straddles_the_margin_says_it_cannot_tell():
+    # Differences 0.004, 0.006, 0.005: 95 % CI 0.005 +- 4.303 * 0.001 / sqrt(3) = [0.0025, 0.0075].
+    sentence = verdict(MOMENTUM, [0.974, 0.986, 0.980], margin=0.005)
+    assert sentence.startswith(
+        "adam-128 is better on test acc, whether by more than the margin ±0.005, these seeds "
+        "cannot tell:"
+    )
+
+
+def test_a_small_real_difference_inside_the_margin_is_equivalence_for_practical_purposes():
+    sentence = verdict([0.97] * 4, [0.9702, 0.9703, 0.9702, 0.9703], margin=0.001)
+    assert "but by less than the margin ±0.001: equivalent for practical purposes" in sentence
 
 
 def test_for_a_loss_lower_is_better():
@@ -79,7 +93,7 @@ def test_for_a_loss_lower_is_better():
 
 def test_an_interval_around_zero_inside_the_margin_is_equivalence():
     sentence = verdict([0.97, 0.97, 0.97, 0.97], [0.9701, 0.9699, 0.97, 0.97001], margin=0.001)
-    assert sentence.startswith("Equivalent within +-0.001")
+    assert sentence.startswith("Equivalent within ±0.001")
 
 
 def test_a_wide_interval_around_zero_resolves_nothing():

@@ -20,6 +20,11 @@ from mnist_pipeline.study.protocol import CHANCE, PROTOCOL_FILE, Cell, Protocol
 # Slack for the edge rule: grid values rounded to three significant digits sit a hair less than
 # a whole number of decades apart.
 ROUNDING = 0.01
+# A run diverged when its loss became NaN or infinite (training stops there), or when it ended
+# knowing nothing: final validation accuracy below twice chance. At high lrs most runs blow up
+# in their first steps into a constant prediction (accuracy ~0.11, loss ~2.30 or a huge finite
+# one) without a NaN ever appearing; DeepOBS counts such runs as diverged too.
+COLLAPSED = 0.2
 # Their published numbers, for scale: DeepOBS's stored baselines for its `mnist_mlp` problem.
 ANCHORS = [
     ("DeepOBS mnist_mlp: Adam", "6.31e-4", "0.9859 ± 0.0013 (n=10)"),
@@ -39,13 +44,13 @@ def read_cell(cell: Cell, cells_dir: Path) -> dict:
 
 
 def tuning_scores(plan: Protocol, cells_dir: Path) -> pd.DataFrame:
-    """One row per tuning cell: arm, lr, seed, its final validation accuracy (chance if it
-    diverged) and whether it diverged."""
+    """One row per tuning cell: arm, lr, seed, its final validation accuracy (chance if its
+    loss became NaN) and whether it diverged."""
     rows = []
     for cell in plan.cells("tune"):
         result = read_cell(cell, cells_dir)
-        diverged = result["diverged"]
-        val_acc = CHANCE["acc"] if diverged else result["val_acc"][-1]
+        val_acc = CHANCE["acc"] if result["diverged"] else result["val_acc"][-1]
+        diverged = result["diverged"] or val_acc < COLLAPSED
         rows.append(
             {
                 "arm": cell.arm,
@@ -127,7 +132,7 @@ def reruns(plan: Protocol, cells_dir: Path) -> pd.DataFrame:
             "seed": cell.seed,
             "test_acc": result["test"]["acc"],
             "test_loss": result["test"]["loss"],
-            "diverged": result["diverged"],
+            "diverged": result["diverged"] or result["val_acc"][-1] < COLLAPSED,
             "val_acc": result["val_acc"],
         }
         for target in plan.targets:
@@ -183,6 +188,22 @@ def report(plan: Protocol, cells_dir: Path, chosen: dict[str, float]) -> dict:
         "reruns": runs,
         "budget": budget(plan, scores),
     }
+
+
+def headline(arms: dict) -> dict:
+    """Per arm, what `dvc metrics show` and `dvc metrics diff` should show of the study: the
+    chosen lr, the mean test scores, and the difference from the reference with its interval."""
+    numbers = {}
+    for name, arm in arms.items():
+        numbers[name] = {
+            "lr": arm["lr"],
+            "test_acc": arm["test_acc"]["mean"],
+            "test_loss": arm["test_loss"]["mean"],
+        }
+        if "vs_reference" in arm:
+            d = arm["vs_reference"]["test_acc"]
+            numbers[name]["d_acc"] = {"mean": d["mean"], "low": d["ci95"][0], "high": d["ci95"][1]}
+    return numbers
 
 
 def target_key(target: float) -> str:

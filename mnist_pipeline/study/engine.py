@@ -1,9 +1,12 @@
 """The engine behind `python -m mnist_pipeline.study`: DVC says what is stale, worker processes
-train it (torch imported once per worker, one cell after another), `dvc commit` records it.
+train it (torch imported once per worker, one cell after another), and the finished cells are
+recorded as `dvc commit` records a stage.
 """
 
 import concurrent.futures
+import fnmatch
 import json
+import logging
 import multiprocessing
 import subprocess
 import sys
@@ -19,34 +22,63 @@ from mnist_pipeline.study.protocol import Cell, Protocol
 
 PIPELINE = "study/dvc.yaml"
 RAW = Path("data/raw")
-RECORD_EVERY_S = 180  # a `dvc commit` of a batch costs seconds; a lost batch, minutes
+RECORD_EVERY_S = 180  # recording a batch costs seconds; losing one to a crash, minutes
+DEVICE = None  # a worker's torch.device, set by start_worker
 
 
-def run(jobs: int) -> None:
-    """Tune, select, rerun, report: each step only what is stale."""
+def run(jobs: int, only: str = "*") -> None:
+    """Tune, select, rerun, report: each step only what is stale. With `only` (a pattern such
+    as 'tune@adam-*'), train just the matching cells and stop when others are left."""
     plan = protocol.load()
     model, settings = protocol.root_settings()
+    import dvc.repo  # noqa: F401  (it sets its logger's level as it loads)
+
+    # DVC reports each stage it restores or records at INFO: hundreds of lines here.
+    logging.getLogger("dvc").setLevel(logging.WARNING)
     started = time.perf_counter()
-    trained = run_stale(plan, "tune", model.hidden, settings, jobs)
-    dvc("repro", "--quiet", f"{PIPELINE}:select")
-    trained += run_stale(plan, "rerun", model.hidden, settings, jobs)
-    dvc("repro", "--quiet", PIPELINE)
+    trained = 0
+    for stage, after in (("tune", f"{PIPELINE}:select"), ("rerun", PIPELINE)):
+        count, left = run_stale(plan, stage, model.hidden, settings, jobs, only)
+        trained += count
+        if left:
+            cli.log(
+                f"study: {left} stale {stage} cells do not match {only!r}: train them elsewhere "
+                "(and `dvc push --run-cache` there, `dvc pull --run-cache` here) or here "
+                "without the pattern, then run the study again"
+            )
+            break
+        dvc("repro", "--quiet", after)
     minutes = (time.perf_counter() - started) / 60
-    cli.log(f"study: {trained} cells trained in {minutes:.1f} min; the rest were up to date")
+    cli.log(f"study: {trained} cells trained in {minutes:.1f} min")
 
 
-def run_stale(plan: Protocol, stage: str, hidden: int, settings, jobs: int) -> int:
-    """Train the cells of `stage` that DVC reports stale, and record them."""
+def run_stale(
+    plan: Protocol, stage: str, hidden: int, settings, jobs: int, only: str
+) -> tuple[int, int]:
+    """Bring the cells of `stage` that DVC reports stale up to date: from the run-cache where
+    it has them, else by training those that match `only`. Returns (trained, left stale)."""
     cells = plan.cells(stage)
     stale = stale_stages()
     todo = [cell for cell in cells if cell.name in stale]
-    cli.log(f"study: {len(todo)} of {len(cells)} {stage} cells to train ({jobs} at a time)")
-    if not todo:
-        return 0
+    restored = restore(todo)
+    record(restored)
+    todo = [cell for cell in todo if cell not in restored]
+    mine = [cell for cell in todo if fnmatch.fnmatchcase(cell.name, only)]
+    cli.log(
+        f"study: {stage}: {len(restored) + len(todo)} of {len(cells)} cells stale, "
+        f"{len(restored)} restored from DVC's run-cache; training {len(mine)}, {jobs} at a time"
+    )
+    if mine:
+        train(mine, plan, hidden, settings, jobs, stage)
+    return len(mine), len(todo) - len(mine)
+
+
+def train(todo: list[Cell], plan: Protocol, hidden: int, settings, jobs: int, stage: str) -> None:
+    """Train `todo` in `jobs` worker processes, recording what finishes as it goes."""
     finished, failures = [], []
     recorded_at = time.perf_counter()
     # Seed by seed, so that a worker's next cell mostly reuses the split it has in memory.
-    todo.sort(key=lambda cell: (cell.seed, cell.arm, cell.lr or 0))
+    todo = sorted(todo, key=lambda cell: (cell.seed, cell.arm, cell.lr or 0))
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=jobs,
         # A fresh interpreter per worker: the CPU-kernel pin must come before torch loads.
@@ -65,11 +97,10 @@ def run_stale(plan: Protocol, stage: str, hidden: int, settings, jobs: int) -> i
             mininterval=1 if sys.stderr.isatty() else 60,
         )
         for future in bar:
-            cell = futures[future]
             if error := future.exception():
-                failures.append((cell, error))
+                failures.append((futures[future], error))
                 continue
-            finished.append(cell)
+            finished.append(futures[future])
             if time.perf_counter() - recorded_at > RECORD_EVERY_S:
                 record(finished)
                 finished, recorded_at = [], time.perf_counter()
@@ -89,7 +120,6 @@ def run_stale(plan: Protocol, stage: str, hidden: int, settings, jobs: int) -> i
             f"study: {len(failures)} of {len(todo)} {stage} cells failed, first {cell.name}: "
             f"{error}; the others are recorded, and a rerun of the study retries only these"
         )
-    return len(todo)
 
 
 def lr_of(cell: Cell) -> float:
@@ -114,6 +144,28 @@ def stale_stages() -> set[str]:
     """The names of the stages of study/dvc.yaml that `dvc status` reports changed or new."""
     status = json.loads(dvc("status", "--json", PIPELINE, capture=True))
     return {address.rpartition(":")[2] for address in status}
+
+
+def restore(cells: list[Cell]) -> list[Cell]:
+    """The `cells` whose results DVC's run-cache holds for exactly their deps and params (run
+    on another machine and pulled, or here before), checked out as `dvc repro` would."""
+    if not cells:
+        return []
+    from dvc.repo import Repo, lock_repo
+    from dvc.stage.cache import RunCacheNotFoundError
+
+    by_name = {cell.name: cell for cell in cells}
+    restored = []
+    with Repo() as repo, lock_repo(repo):
+        for stage in repo.stage.collect(PIPELINE):
+            if stage.name not in by_name:
+                continue
+            try:
+                repo.stage_cache.restore(stage)
+            except RunCacheNotFoundError:
+                continue
+            restored.append(by_name[stage.name])
+    return restored
 
 
 def record(cells: list[Cell]) -> None:
@@ -142,6 +194,6 @@ def dvc(*args: str, capture: bool = False) -> str:
     result = subprocess.run(command, capture_output=capture, text=True)
     if result.returncode != 0:
         lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
-        why = lines[-1] if lines else "see its output above"
-        raise UserError(f"`dvc {' '.join(args[:2])}` failed: {why}")
+        why = lines[-1] if capture and lines else "its output above says why"
+        raise UserError(f"`dvc {' '.join(args)}` failed: {why}")
     return result.stdout or ""

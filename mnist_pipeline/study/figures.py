@@ -130,6 +130,7 @@ def paired(plan: Protocol, runs: pd.DataFrame, arms: dict) -> plt.Figure:
             )
         ax.set(
             title=f"{metric.replace('_', ' ')}: arm - {plan.reference} at its batch size, per seed",
+            ylabel="difference, mean and 95 % CI beside",
             xticks=range(len(compared)),
             xticklabels=compared,
             xlim=(-0.6, len(compared) - 0.3),

@@ -49,19 +49,19 @@ def paired_difference(first: list[float], second: list[float], margin: float) ->
 def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bool) -> str:
     """One sentence on what the paired difference `d` (arm - reference) of `metric` supports,
     and nothing more."""
-    interval = f"95 % CI {d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f}, {d['n']} paired seeds"
+    low, high = d["ci95"]
+    interval = f"95 % CI {low:+.4f} to {high:+.4f}, {d['n']} paired seeds"
     difference = f"{arm} - {reference} {metric} = {d['mean']:+.4f} ({interval})"
-    margin = f"+-{d['margin']:g}"
-    shown = d["ci95"][0] > 0 or d["ci95"][1] < 0
-    if shown:
-        better = (d["mean"] > 0) == higher_is_better
-        direction = f"{arm if better else reference} is better on {metric}"
-        size = (
-            f"but by less than the margin {margin}: equivalent for practical purposes"
-            if d["equivalent"]
-            else f"and the difference may exceed the margin {margin}"
-        )
-        return f"{direction}: {difference}, {size}."
+    margin = f"±{d['margin']:g}"
+    if low > 0 or high < 0:
+        better = arm if (d["mean"] > 0) == higher_is_better else reference
+        if d["equivalent"]:
+            size = f"but by less than the margin {margin}: equivalent for practical purposes"
+        elif low > d["margin"] or high < -d["margin"]:
+            size = f"by more than the margin {margin}"
+        else:
+            size = f"whether by more than the margin {margin}, these seeds cannot tell"
+        return f"{better} is better on {metric}, {size}: {difference}."
     if d["equivalent"]:
         return (
             f"Equivalent within {margin}: {difference}; the 90 % CI "
