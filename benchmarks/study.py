@@ -109,7 +109,9 @@ def reset(project: Path) -> None:
 
 def timed(command: list[str], project: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(command, cwd=project, check=True, capture_output=True)
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command[:3])} failed:\n{result.stderr[-2000:]}")
     return time.perf_counter() - started
 
 

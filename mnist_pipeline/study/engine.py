@@ -5,6 +5,7 @@ recorded as `dvc commit` records a stage.
 
 import concurrent.futures
 import fnmatch
+import importlib
 import json
 import logging
 import multiprocessing
@@ -31,9 +32,9 @@ def run(jobs: int, only: str = "*") -> None:
     as 'tune@adam-*'), train just the matching cells and stop when others are left."""
     plan = protocol.load()
     model, settings = protocol.root_settings()
-    import dvc.repo  # noqa: F401  (it sets its logger's level as it loads)
-
-    # DVC reports each stage it restores or records at INFO: hundreds of lines here.
+    # DVC reports each stage it restores or records at INFO: hundreds of lines here. Its logger
+    # takes its level as DVC loads, so load it first.
+    importlib.import_module("dvc.repo")
     logging.getLogger("dvc").setLevel(logging.WARNING)
     started = time.perf_counter()
     trained = 0
