@@ -11,7 +11,7 @@ torch once and trains cell after cell, and the finished cells are recorded in st
 and DVC's run-cache, as `dvc commit` would record them:
 
 1. the tuning cells that `dvc status` reports stale: restored from DVC's run-cache where it has
-   them (trained on another machine and pulled), trained otherwise;
+   them (trained before, or by another machine that shares the cache), trained otherwise;
 2. `dvc repro study/dvc.yaml:select`, which picks each arm's lr on validation accuracy;
 3. the same for the rerun cells that are then stale (an arm whose choice did not change keeps
    its reruns);
@@ -48,6 +48,6 @@ if __name__ == "__main__":
         default="*",
         metavar="PATTERN",
         help="train only the stale cells whose stage name matches, e.g. 'tune@adam-*', and "
-        "leave the rest to other machines (see the README)",
+        "leave the rest to machines that share the DVC cache (docs/study.md)",
     )
     cli.run(main, parser)

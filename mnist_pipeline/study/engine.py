@@ -43,9 +43,9 @@ def run(jobs: int, only: str = "*") -> None:
         trained += count
         if left:
             cli.log(
-                f"study: {left} stale {stage} cells do not match {only!r}: train them elsewhere "
-                "(and `dvc push --run-cache` there, `dvc pull --run-cache` here) or here "
-                "without the pattern, then run the study again"
+                f"study: {left} stale {stage} cells do not match {only!r}: train them on a "
+                "machine that shares this DVC cache, or here without the pattern, then run the "
+                "study again"
             )
             break
         dvc("repro", "--quiet", after)
@@ -149,7 +149,8 @@ def stale_stages() -> set[str]:
 
 def restore(cells: list[Cell]) -> list[Cell]:
     """The `cells` whose results DVC's run-cache holds for exactly their deps and params (run
-    on another machine and pulled, or here before), checked out as `dvc repro` would."""
+    here before, or on another machine that shares this cache), checked out as `dvc repro`
+    would."""
     if not cells:
         return []
     from dvc.repo import Repo, lock_repo
