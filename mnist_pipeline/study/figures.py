@@ -35,15 +35,21 @@ def panels(plan: Protocol) -> list[tuple[str, list[str]]]:
     return [(f"batch {main}", first)] + ([("batch sizes", second)] if second else [])
 
 
-def sensitivity(plan: Protocol, curve: pd.DataFrame, chosen: dict) -> plt.Figure:
-    """Mean validation accuracy against lr, a band from the worst to the best tuning seed;
-    a star marks the chosen lr, an x each lr where a seed diverged, a triangle a mean below
-    the floor of the axis."""
+def panel_axes(plan: Protocol) -> tuple[plt.Figure, list]:
+    """A figure with one axes per panel, side by side, and (axes, (title, arm names)) pairs."""
     groups = panels(plan)
     figure, axes = plt.subplots(
         1, len(groups), figsize=(7 * len(groups), 4.5), layout="constrained", squeeze=False
     )
-    for ax, (title, names) in zip(axes[0], groups, strict=True):
+    return figure, list(zip(axes[0], groups, strict=True))
+
+
+def sensitivity(plan: Protocol, curve: pd.DataFrame, chosen: dict) -> plt.Figure:
+    """Mean validation accuracy against lr, a band from the worst to the best tuning seed;
+    a star marks the chosen lr, an x each lr where a seed diverged, a triangle a mean below
+    the floor of the axis."""
+    figure, grid = panel_axes(plan)
+    for ax, (title, names) in grid:
         for name in names:
             rows = curve[curve.arm == name]
             look = style(plan, name)
@@ -85,11 +91,8 @@ def sensitivity(plan: Protocol, curve: pd.DataFrame, chosen: dict) -> plt.Figure
 
 def budget(plan: Protocol, table: pd.DataFrame) -> plt.Figure:
     """Expected best validation accuracy after k random trials from the grid."""
-    groups = panels(plan)
-    figure, axes = plt.subplots(
-        1, len(groups), figsize=(7 * len(groups), 4.5), layout="constrained", squeeze=False
-    )
-    for ax, (title, names) in zip(axes[0], groups, strict=True):
+    figure, grid = panel_axes(plan)
+    for ax, (title, names) in grid:
         for name in names:
             ax.plot(table.trials, table[name], **style(plan, name))
         lo, hi = min(plan.lrs), max(plan.lrs)
@@ -142,11 +145,8 @@ def paired(plan: Protocol, runs: pd.DataFrame, arms: dict) -> plt.Figure:
 
 def curves(plan: Protocol, runs: pd.DataFrame) -> plt.Figure:
     """Validation accuracy per epoch at the chosen lr, mean ± sd over the rerun seeds."""
-    groups = panels(plan)
-    figure, axes = plt.subplots(
-        1, len(groups), figsize=(7 * len(groups), 4.5), layout="constrained", squeeze=False
-    )
-    for ax, (title, names) in zip(axes[0], groups, strict=True):
+    figure, grid = panel_axes(plan)
+    for ax, (title, names) in grid:
         for name in names:
             finished = runs[(runs.arm == name) & ~runs.diverged.astype(bool)]
             values = np.array(finished.val_acc.tolist())
