@@ -213,7 +213,14 @@ def test_training_shows_progress_per_epoch_and_ctrl_c_leaves_the_files_as_they_w
         for path in outputs
     }
     with subprocess.Popen(
-        command, cwd=project, env=user_env(), stderr=subprocess.PIPE, text=True
+        command,
+        cwd=project,
+        env=user_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+        # As in a terminal: a shell that starts a job in the background (a CI script, `cmd &`)
+        # hands it SIGINT ignored, and the child would inherit that from pytest.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as process:
         for line in process.stderr:
             if line.startswith("epoch  1/50"):
