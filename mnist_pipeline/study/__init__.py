@@ -3,6 +3,6 @@ optimizer benchmarks do it (docs/study.md), as the stages of study/dvc.yaml.
 
 `protocol` (study/params.yaml, validated, and the cells it expands into), `cells` (one training
 run), `analysis` (the choice of lr, and the numbers of the answer), `stats` (intervals, the
-equivalence test, the expected best of k trials), `figures` (its PNGs); `python -m
-mnist_pipeline.study` (the engine) runs the stale cells, many per process, one per core.
+equivalence test, the expected best of k trials), `figures` (its PNGs), `engine` (what `python
+-m mnist_pipeline.study` does: the stale cells, many per process, one process per core).
 """
