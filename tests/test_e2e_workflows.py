@@ -7,7 +7,7 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import copy_project, dvc, find_chromium, git_commit, run, set_param
+from tests.conftest import copy_project, dvc, find_chromium, git_commit, run, set_param, user_env
 
 pytestmark = pytest.mark.e2e
 
@@ -60,15 +60,16 @@ def test_named_experiment_in_a_temporary_copy_leaves_the_workspace_alone(project
 def test_a_queued_sweep_runs_two_at_a_time_and_compares(project):
     for lr in ("0.05", "0.2"):
         dvc("exp", "run", "--queue", "-n", f"sgd-lr{lr}", "-S", f"train_sgd.lr={lr}", cwd=project)
-    dvc("queue", "start", "-j", "2", cwd=project)
     # Not `dvc exp run --run-all -j 2`, which waits for its workers to exit: DVC 3.67's workers
     # sometimes miss their shutdown (seen here: both experiments done, one worker idle for
-    # good). The queue's status says when the experiments are done.
+    # good). The queue's status says when the experiments are done. The workers it starts keep
+    # its output open, so it is not captured: waiting for its end would wait for theirs.
+    command = ["dvc", "queue", "start", "-j", "2"]
+    subprocess.run(command, cwd=project, env=user_env(), check=True, capture_output=False)
     deadline = time.monotonic() + 600
     while (status := dvc("queue", "status", cwd=project).stdout).count("Success") < 2:
         assert "Failed" not in status and time.monotonic() < deadline, status
         time.sleep(2)
-    dvc("queue", "stop", cwd=project, check=False)
     table = dvc("exp", "show", "--csv", "--only-changed", cwd=project).stdout
     rows = [line for line in table.splitlines() if line.startswith("sgd-lr")]
     assert len(rows) == 2, table
