@@ -28,12 +28,17 @@ test: $(VENV)/.installed-test check-lock
 
 # `uv pip sync` makes the venv exactly the lock (and removes what is not in it); the test lock
 # holds the whole runtime lock, so `make repro` and `make test` can follow each other.
+# `--compile-bytecode` writes the .pyc files pip would have written: without them every dvc,
+# python and stage process compiles its imports again, where Python may not write them itself
+# (PYTHONDONTWRITEBYTECODE, a read-only venv). That costs ~1 s per process (docs/environment.md).
+SYNC := $(UV) pip sync --python $(BIN)/python --require-hashes --compile-bytecode
+
 $(VENV)/.installed: requirements.txt | $(UV)
-	$(UV) pip sync --python $(BIN)/python --require-hashes requirements.txt
+	$(SYNC) requirements.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
-	$(UV) pip sync --python $(BIN)/python --require-hashes requirements-test.txt
+	$(SYNC) requirements-test.txt
 	touch $@
 
 # pip installs uv from its hashed entry in the lock, so the installer is checked like the rest.

@@ -17,6 +17,10 @@ STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] | {
 }
 # `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml).
 NO_CODE_DEPS = {"download"}
+# The study's cells list no code: each depends on study/inputs.json, the fingerprint that the
+# stage `inputs` writes of their code and settings (see study/dvc.yaml).
+CELLS = {"study/dvc.yaml:tune", "study/dvc.yaml:rerun"}
+INPUTS = "study/dvc.yaml:inputs"
 
 
 def module_file(name: str) -> Path | None:
@@ -52,15 +56,43 @@ def commands(stage: dict) -> list[str]:
     return stage["cmd"] if isinstance(stage["cmd"], list) else [stage["cmd"]]
 
 
-@pytest.mark.parametrize("name", sorted(STAGES.keys() - NO_CODE_DEPS))
-def test_stage_deps_list_every_module_its_command_imports(name):
-    stage = STAGES[name]
-    modules = {m for cmd in commands(stage) for m in re.findall(r"python -m (\S+)", cmd)}
+def code(name: str) -> set[str]:
+    """The project files a stage's commands run."""
+    modules = {m for cmd in commands(STAGES[name]) for m in re.findall(r"python -m (\S+)", cmd)}
     assert modules, f"{name}: no `python -m` command found"
-    imported = set().union(*(import_closure(module) for module in modules))
-    listed = {dep for dep in stage.get("deps", []) if dep.endswith(".py")}
+    return set().union(*(import_closure(module) for module in modules))
+
+
+def code_deps(name: str) -> set[str]:
+    return {dep for dep in STAGES[name].get("deps", []) if dep.endswith(".py")}
+
+
+@pytest.mark.parametrize("name", sorted(STAGES.keys() - NO_CODE_DEPS - CELLS))
+def test_stage_deps_list_every_module_its_command_imports(name):
+    # `inputs` runs its own code and fingerprints the cells': a change to either must rerun it.
+    imported = code(name) | (code("study/dvc.yaml:tune") if name == INPUTS else set())
+    listed = code_deps(name)
     missing, extra = sorted(imported - listed), sorted(listed - imported)
     assert listed == imported, f"dvc.yaml: stage {name}: add {missing}, remove {extra}"
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_a_cell_depends_on_the_fingerprint_of_exactly_the_code_it_runs(name):
+    assert not code_deps(name) and "study/inputs.json" in STAGES[name]["deps"]
+    fingerprinted = set(STAGES[INPUTS]["cmd"].partition("--code")[2].split())
+    missing, extra = sorted(code(name) - fingerprinted), sorted(fingerprinted - code(name))
+    assert fingerprinted == code(name), (
+        f"study/dvc.yaml: inputs --code: add {missing}, remove {extra}"
+    )
+
+
+def test_the_fingerprint_holds_the_settings_its_stage_lists_as_params():
+    from stages import study_inputs
+
+    assert STAGES[INPUTS]["params"] == [
+        *study_inputs.ROOT_KEYS,
+        {"study/params.yaml": study_inputs.PROTOCOL_KEYS},
+    ]
 
 
 def test_download_lists_no_code_on_purpose():
