@@ -4,7 +4,7 @@ seed, in one file that each cell depends on.
 That is the code a cell runs (the files given with --code, by their sha256) and the settings it
 reads from params.yaml and study/params.yaml. The file changes when any of them changes, so DVC
 then reports every cell stale, as if each listed them all. Each cell checking one file instead of
-14 files and two parsed params files is what keeps `dvc status` quick with 583 stages
+14 files and two parsed params files is what keeps `dvc status` quick with 581 cells
 (docs/study.md).
 """
 
