@@ -37,12 +37,18 @@ def test_both_stages_write_model_curves_and_metrics(trained_project):
     )
 
 
-def test_same_params_give_the_same_model_bytes(trained_project, tmp_path):
+def test_retraining_by_force_writes_the_same_model_bytes_and_lock(trained_project, tmp_path):
     project = copy_project(trained_project, tmp_path / "p")
-    model = (project / "models/sgd.pt").read_bytes()
-    result = dvc("repro", "--force", "--single-item", "train_sgd", cwd=project)
-    assert "Running stage 'train_sgd'" in result.stdout
-    assert (project / "models/sgd.pt").read_bytes() == model
+    lock = (project / "dvc.lock").read_bytes()
+    models = {name: (project / f"models/{name}.pt").read_bytes() for name in ("adam", "sgd")}
+    result = dvc("repro", "--force", "--single-item", "train_adam", "train_sgd", cwd=project)
+    assert (
+        "Running stage 'train_adam'" in result.stdout
+        and "Running stage 'train_sgd'" in result.stdout
+    )
+    for name, model in models.items():
+        assert (project / f"models/{name}.pt").read_bytes() == model, name
+    assert (project / "dvc.lock").read_bytes() == lock
 
 
 def test_a_diverging_lr_stops_with_one_line_and_writes_nothing(prepared_project, tmp_path):
