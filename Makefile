@@ -15,7 +15,7 @@ endif
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: repro test lock check-lock
+.PHONY: repro test test-long lock check-lock
 
 repro: $(VENV)/.installed
 	dvc repro
@@ -25,6 +25,11 @@ test: $(VENV)/.installed-test check-lock
 	ruff format --check .
 	ruff check .
 	python -m pytest --durations=15 --durations-min=10
+
+# The unit layer with the long property-based search (10,000 examples a test), on demand: for
+# a change to what the properties guard, not for every commit (docs/testing.md).
+test-long: $(VENV)/.installed-test
+	python -m pytest -m "not e2e" --hypothesis-profile=long --durations=5
 
 # `uv pip sync` makes the venv exactly the lock (and removes what is not in it); the test lock
 # holds the whole runtime lock, so `make repro` and `make test` can follow each other.

@@ -1,11 +1,11 @@
 """Stage `inputs` of study/dvc.yaml: what every cell's bytes depend on beyond its arm, lr and
 seed, in one file that each cell depends on.
 
-That is the code a cell runs (the files given with --code, by their sha256) and the settings it
-reads from params.yaml and study/params.yaml. The file changes when any of them changes, so DVC
-then reports every cell stale, as if each listed them all. Each cell checking one file instead of
-14 files and two parsed params files is what keeps `dvc status` quick with 581 cells
-(docs/study.md).
+That is the data and the code a cell reads (the files in --data and those given with --code, by
+their sha256) and its settings from params.yaml and study/params.yaml. The file changes when any
+of them changes, so DVC then reports every cell stale, as if each listed them all. Each cell
+checking one file instead of a folder, 14 files and two parsed params files is what keeps
+`dvc status` quick with 581 cells (docs/study.md).
 """
 
 from pathlib import Path
@@ -24,16 +24,18 @@ def main(args) -> None:
     protocol.root_settings()
     root, study = params.load(), params.load(protocol.PROTOCOL_FILE)
     inputs = {
+        "data": {path.as_posix(): sha256(path) for path in sorted(args.data.iterdir())},
         "code": {path.as_posix(): sha256(path) for path in sorted(args.code)},
         params.PARAMS_FILE: {key: protocol.raw_value(root, key) for key in ROOT_KEYS},
         protocol.PROTOCOL_FILE: {key: study[key] for key in PROTOCOL_KEYS},
     }
     write_json(args.out, inputs)
-    cli.log(f"inputs: {len(inputs['code'])} code files and the cells' settings in {args.out}")
+    cli.log(f"inputs: the data, {len(inputs['code'])} code files and the settings in {args.out}")
 
 
 if __name__ == "__main__":
     parser = cli.parser(__doc__)
     parser.add_argument("--out", type=Path, required=True, help="the file every cell depends on")
+    parser.add_argument("--data", type=Path, required=True, help="the raw IDX files' folder")
     parser.add_argument("--code", type=Path, nargs="+", required=True, help="the cells' code")
     cli.run(main, parser)

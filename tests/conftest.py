@@ -9,11 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from mnist_pipeline import idx
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+# Property-based tests search a bounded number of examples in `make test` (pyproject.toml picks
+# this profile) and a long search on demand: `make test-long` (docs/testing.md). No deadline:
+# the time an example takes depends on the machine, and a slow one is not a failure.
+settings.register_profile("bounded", max_examples=300, deadline=None)
+settings.register_profile("long", max_examples=10_000, deadline=None)
 
 
 def user_env(extra: dict | None = None) -> dict:

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mnist_pipeline.errors import UserError
@@ -129,7 +129,6 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(key=st.sampled_from(key_paths(COMMITTED)), value=VALUES | st.just(KeyError))
 def test_any_value_at_any_key_parses_or_is_one_line_naming_the_file(key, value):
     try:
