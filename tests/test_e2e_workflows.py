@@ -134,3 +134,32 @@ def test_plots_show_renders_every_chart_offline(project, tmp_path):
     pngs = [plot for plot in plots if isinstance(plot, str) and plot.endswith(".png")]
     assert len(images) == len(pngs) == 11, images
     assert all((project / "dvc_plots" / image).is_file() for image in images)
+
+
+def test_the_commit_hooks_refuse_a_stale_lock_and_unformatted_code_then_pass(project, tmp_path):
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}  # not the user's cache
+    run(["pre-commit", "install"], cwd=project, env_extra=env)
+    head = run(["git", "rev-parse", "HEAD"], cwd=project).stdout
+
+    def commit() -> subprocess.CompletedProcess:
+        run(["git", "add", "-A"], cwd=project)
+        command = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-m", "lr 0.05"]
+        return run(command, cwd=project, check=False, env_extra=env)
+
+    set_param(project, "train_sgd.lr", "0.05")
+    (project / "stages" / "new.py").write_text("x=1\n")
+    refused = commit()
+    assert refused.returncode != 0
+    assert run(["git", "rev-parse", "HEAD"], cwd=project).stdout == head
+    out = refused.stdout + refused.stderr  # git hands a hook's output to stderr
+    assert re.search(r"ruff format\.+Failed", out) and "1 file reformatted" in out, out
+    assert re.search(r"dvc.lock matches the pipeline\.+Failed", out), out
+    assert "train_sgd:" in out and "params.yaml" in out, out
+    assert "error: dvc.lock does not match the pipeline above: run dvc repro" in out, out
+
+    dvc("repro", cwd=project)
+    allowed = commit()  # ruff's fix, the new lock and outputs staged
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert (
+        "Failed" not in allowed.stdout and (project / "stages" / "new.py").read_text() == "x = 1\n"
+    )
