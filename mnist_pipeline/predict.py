@@ -2,19 +2,24 @@
 
     python -m mnist_pipeline.predict models/sgd.pt my_digit.png other.jpg
     python -m mnist_pipeline.predict models/adam.pt *.png --json
+    python -m mnist_pipeline.predict --repo PATH_OR_URL --rev mnist-sgd@v1.0.0 models/sgd.pt a.png
 
 Any size, RGB or grey, dark ink on light paper or light on dark. Each image is turned into what
 MNIST digits look like: white digit on black, cropped to the ink, scaled so its longer side is
 20 pixels, and placed in a 28x28 square with its centre of mass in the middle. An image that is
-already 28x28 and light-on-dark is taken as it is, like the test set. It runs from the project
-folder, with the CPU kernels and threads of `params.yaml`, so it scores as `evaluate` does.
+already 28x28 and light-on-dark is taken as it is, like the test set. It runs with the CPU
+kernels and threads of `params.yaml`, so it scores as `evaluate` does: the project folder's, or
+with --repo, the model and `params.yaml` of that DVC repository at --rev (a release tag, a
+branch, a commit), fetched from its DVC remote when its cache does not have them.
 """
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_pipeline import cli, params, runtime
@@ -85,15 +90,42 @@ def centre_of_mass(image: np.ndarray) -> np.ndarray:
     return np.array([(rows * image).sum(), (cols * image).sum()]) / image.sum()
 
 
+def fetch(repo: str, rev: str | None, model: Path, folder: Path) -> tuple[Path, dict]:
+    """The model file and params of the DVC repository `repo` at `rev`, as `dvc get` would
+    fetch them: the model saved into `folder` under its own name."""
+    import dvc.api
+
+    where = f"{repo}@{rev}" if rev else repo
+    try:
+        data = dvc.api.read(model.as_posix(), repo=repo, rev=rev, mode="rb")
+        text = dvc.api.read(params.PARAMS_FILE, repo=repo, rev=rev)
+    except Exception as error:  # DVC and scmrepo raise many kinds: no repo, rev, path, remote
+        why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"{where}: cannot fetch {model} and {params.PARAMS_FILE} ({why})") from None
+    (folder / model.name).write_bytes(data)
+    values = yaml.safe_load(text)
+    if not isinstance(values, dict):
+        raise UserError(f"{where}: {params.PARAMS_FILE}: expected a mapping of settings")
+    return folder / model.name, values
+
+
 def main(args) -> None:
-    settings = params.runtime(params.load())
+    with tempfile.TemporaryDirectory() as folder:
+        if args.repo:
+            model_file, values = fetch(args.repo, args.rev, args.model, Path(folder))
+        else:
+            model_file, values = args.model, params.load()
+        classify(model_file, params.runtime(values), args)
+
+
+def classify(model_file: Path, settings: params.Runtime, args) -> None:
     runtime.pin_cpu_kernels(settings.cpu_kernels)  # before torch loads, as in evaluate
     import torch
 
     from mnist_pipeline.model import load, logits
 
     runtime.start(settings.threads, "cpu")
-    model, _ = load(args.model)
+    model, _ = load(model_file)
     digits = np.stack([to_mnist(read_grey(path), path) for path in args.images])
     probabilities = torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)
     results = [
@@ -113,4 +145,6 @@ if __name__ == "__main__":
     parser.add_argument("model", type=Path, help="a model file from train_adam or train_sgd")
     parser.add_argument("images", type=Path, nargs="+", help="image files (PNG, JPEG, ...)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument("--repo", help="read MODEL and params.yaml from this DVC repository")
+    parser.add_argument("--rev", help="with --repo: a tag (a release), branch or commit")
     cli.run(main, parser)
