@@ -1,14 +1,18 @@
 """The models as registry artifacts: released with gto's git tags, fetched from a second, empty
-project with `dvc artifacts get` by version and by stage, and used by `predict --repo --rev`,
-with the source project's cache deleted so that the files come from its remote."""
+project with `dvc artifacts get` by version and by stage, and used by `predict --repo --rev`;
+and the project's files at any revision through `dvc ls`, `dvc import`, `dvc update` and
+`dvc.api`. The source project's cache is deleted, so the files come from its remote."""
 
+import io
 import json
 import os
 import shutil
 import sys
 
+import dvc.api as dvc_api
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from tests.conftest import ROOT, copy_project, dvc, git_commit, one_error, run
@@ -16,7 +20,12 @@ from tests.conftest import ROOT, copy_project, dvc, git_commit, one_error, run
 pytestmark = pytest.mark.e2e
 
 
-def test_a_release_is_fetched_by_version_and_stage_and_classifies_a_digit(
+def rev_lock(dvc_file) -> str:
+    """The commit an import is pinned to."""
+    return yaml.safe_load(dvc_file.read_text())["deps"][0]["repo"]["rev_lock"]
+
+
+def test_from_an_empty_folder_a_release_and_any_revision_are_fetched_and_classify(
     trained_project, tmp_path
 ):
     project = copy_project(trained_project, tmp_path / "p")
@@ -27,6 +36,8 @@ def test_a_release_is_fetched_by_version_and_stage_and_classifies_a_digit(
     run(["gto", "assign", "mnist-sgd", "--version", "v1.0.0", "--stage", "prod"], cwd=project)
     # A lightweight tag in gto's form is not a release: gto reads annotated tags only.
     run(["git", "tag", "mnist-adam@v2.0.0"], cwd=project)
+    (project / "NOTES.md").write_text("A commit after the release.\n")
+    git_commit(project, "after the release")
     released = (project / "models" / "sgd.pt").read_bytes()
     shutil.rmtree(project / ".dvc" / "cache")
 
@@ -42,6 +53,37 @@ def test_a_release_is_fetched_by_version_and_stage_and_classifies_a_digit(
         "artifacts", "get", str(project), "mnist-adam", "--rev", "v2.0.0", check=False, cwd=consumer
     )
     assert ignored.returncode != 0 and not (consumer / "adam.pt").exists()
+
+    # The project's files at any revision: listed, imported with the revision pinned, moved.
+    listed = dvc("ls", str(project), "models", "--rev", "mnist-sgd@v1.0.0", cwd=consumer).stdout
+    assert {"adam.pt", "sgd.pt"} <= set(listed.split()), listed
+    dvc(
+        "get",
+        str(project),
+        "models/sgd.pt",
+        "--rev",
+        "mnist-sgd@v1.0.0",
+        "-o",
+        "got.pt",
+        cwd=consumer,
+    )
+    assert (consumer / "got.pt").read_bytes() == released
+    run(["git", "init", "-q"], cwd=consumer)
+    dvc("init", "-q", cwd=consumer)
+    release = run(["git", "rev-parse", "mnist-sgd@v1.0.0^{commit}"], cwd=project).stdout.strip()
+    branch = run(["git", "branch", "--show-current"], cwd=project).stdout.strip()
+    latest = run(["git", "rev-parse", branch], cwd=project).stdout.strip()
+    command = ["import", str(project), "models/sgd.pt", "--rev", "mnist-sgd@v1.0.0", "-o", "sgd.pt"]
+    dvc(*command, cwd=consumer)
+    assert rev_lock(consumer / "sgd.pt.dvc") == release
+    assert (consumer / "sgd.pt").read_bytes() == released
+    dvc("update", "--rev", branch, "sgd.pt.dvc", cwd=consumer)
+    assert rev_lock(consumer / "sgd.pt.dvc") == latest != release
+    with dvc_api.open(
+        "data/processed/test-labels.npy", repo=str(project), rev="mnist-sgd@v1.0.0", mode="rb"
+    ) as f:
+        labels = np.load(io.BytesIO(f.read()))
+    assert np.array_equal(labels, np.load(trained_project / "data/processed/test-labels.npy"))
 
     # predict, from the empty project, with the release's model and its params.yaml.
     digit = np.load(trained_project / "data/processed/test-images.npy")[0]
