@@ -110,6 +110,8 @@ def fetch(repo: str, rev: str | None, model: Path, folder: Path) -> tuple[Path, 
 
 
 def main(args) -> None:
+    if args.rev and not args.repo:
+        raise UserError("--rev needs --repo: the DVC repository to read the model from")
     with tempfile.TemporaryDirectory() as folder:
         if args.repo:
             model_file, values = fetch(args.repo, args.rev, args.model, Path(folder))

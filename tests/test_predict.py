@@ -1,5 +1,7 @@
+import argparse
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +106,9 @@ def test_an_image_too_large_to_open_safely_is_a_clear_error(tmp_path):
     png_of_size(path, 14000, 14000)  # 196 megapixels: more than Pillow opens
     with pytest.raises(UserError, match=f"{path}: too large"):
         predict.read_grey(path)
+
+
+def test_a_revision_without_a_repository_is_refused_before_any_work():
+    args = argparse.Namespace(rev="mnist-sgd@v1.0.0", repo=None, model=Path("m.pt"), images=[])
+    with pytest.raises(UserError, match="--rev needs --repo"):
+        predict.main(args)

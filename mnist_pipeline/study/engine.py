@@ -37,8 +37,8 @@ def run(jobs: int, only: str = "*") -> None:
     importlib.import_module("dvc.repo")
     logging.getLogger("dvc").setLevel(logging.WARNING)
     started = time.perf_counter()
-    # The fingerprint every cell depends on: a change to the code or the settings shows there,
-    # and only once it is rewritten does `dvc status` report the cells stale.
+    # The fingerprint every cell depends on: a change to the data, the code or the settings
+    # shows there, and only once it is rewritten does `dvc status` report the cells stale.
     dvc("repro", "--quiet", f"{PIPELINE}:inputs")
     trained = 0
     for stage, after in (("tune", f"{PIPELINE}:select"), ("rerun", PIPELINE)):
