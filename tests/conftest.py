@@ -120,14 +120,13 @@ def raw_mnist(fetched_project) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prepared_project(raw_mnist, tmp_path_factory) -> Path:
-    """A clone with real MNIST already through `download` and `preprocess` (via a dir: source)
-    and short training runs: copy it with `copy_project` to change it."""
-    project = clone_project(tmp_path_factory.mktemp("prepared"))
-    set_param(project, "data.source", f"dir:{raw_mnist}")
+def prepared_project(fetched_project, tmp_path_factory) -> Path:
+    """A copy of the fetched clone, real MNIST already through `download` and `preprocess`,
+    with short training runs: copy it with `copy_project` to change it."""
+    project = copy_project(fetched_project, tmp_path_factory.mktemp("prepared") / "p")
+    (project / "repro.log").unlink()  # the fetched fixture's own note
     for section in ("train_adam", "train_sgd"):
         set_param(project, f"{section}.epochs", "1")
-    dvc("repro", "preprocess", cwd=project)
     return project
 
 
