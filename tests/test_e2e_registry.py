@@ -53,6 +53,7 @@ def test_from_an_empty_folder_a_release_and_any_revision_are_fetched_and_classif
         "artifacts", "get", str(project), "mnist-adam", "--rev", "v2.0.0", check=False, cwd=consumer
     )
     assert ignored.returncode != 0 and not (consumer / "adam.pt").exists()
+    assert "Unable to find artifact 'mnist-adam @ v2.0.0'" in ignored.stderr, ignored.stderr
 
     # The project's files at any revision: listed, imported with the revision pinned, moved.
     listed = dvc("ls", str(project), "models", "--rev", "mnist-sgd@v1.0.0", cwd=consumer).stdout
