@@ -20,9 +20,11 @@ PROTOCOL_KEYS = ["optimizers", "epochs", "schedule", "val_size", "threads"]
 
 
 def main(args) -> None:
-    protocol.load()  # a bad protocol stops here, in one line, before any cell would run
-    protocol.root_settings()
     root, study = params.load(), params.load(protocol.PROTOCOL_FILE)
+    # Bad settings stop here, in one line, before any cell would run.
+    protocol.parse(study)
+    params.model(root)
+    params.runtime(root)
     inputs = {
         "data": {path.as_posix(): sha256(path) for path in sorted(args.data.iterdir())},
         "code": {path.as_posix(): sha256(path) for path in sorted(args.code)},
