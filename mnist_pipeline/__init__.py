@@ -9,7 +9,8 @@ Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, th
            accuracy and the test report), `scores` (classification scores, numpy only).
 Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` renders offline),
            `draw_page` (the page where both models read a digit you draw), `predict` (a
-           trained model on your own images).
+           trained model on your own images), `report` (what a change did to the results,
+           for review).
 Study:     `study/` (Adam against SGD with and without momentum, tuned and rerun the way
            optimizer benchmarks do it: study/dvc.yaml, run by `python -m mnist_pipeline.study`).
 Plumbing:  `params` (params.yaml, validated), `files` (atomic, byte-stable writes),

@@ -23,6 +23,17 @@ settings.register_profile("bounded", max_examples=300, deadline=None)
 settings.register_profile("long", max_examples=10_000, deadline=None)
 
 
+# A prefix that runs a command with no network at all: a new network namespace, where only a
+# loopback exists and it is down. Where user namespaces are not allowed (some distributions turn
+# them off) commands run as they are, and the network is simply not ruled out.
+NO_NETWORK = (
+    ["unshare", "--map-root-user", "--net"]
+    if shutil.which("unshare")
+    and subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0
+    else []
+)
+
+
 def user_env(extra: dict | None = None) -> dict:
     """The environment of a user's shell whose PATH starts with the venv (no debug tracebacks)."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(extra or {})}

@@ -2,12 +2,23 @@
 
 import re
 import subprocess
+import sys
 import time
 
 import pytest
 import yaml
+from PIL import Image
 
-from tests.conftest import copy_project, dvc, find_chromium, git_commit, run, set_param, user_env
+from tests.conftest import (
+    NO_NETWORK,
+    copy_project,
+    dvc,
+    find_chromium,
+    git_commit,
+    run,
+    set_param,
+    user_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +54,38 @@ def test_change_a_param_then_diff_against_the_committed_baseline(project):
     assert "adam" not in metrics and "second" not in metrics, metrics
     params = dvc("params", "diff", cwd=project).stdout
     assert re.search(r"params.yaml\s+train_sgd.lr\s+0.1\s+0.05", params), params
+
+    # The review report of that change, once committed, made with no network at all.
+    git_commit(project, "train_sgd.lr 0.05")
+    report_command = [sys.executable, "-m", "mnist_pipeline.report", "HEAD~1", "HEAD"]
+    run([*NO_NETWORK, *report_command, "--out", "review"], cwd=project)
+    report = (project / "review" / "report.md").read_text()
+    assert re.search(r"\| metrics/sgd.json +\| test.acc +\| 0\.\d{1,4} +\|", report), report
+    assert re.search(r"\| params.yaml +\| train_sgd.lr +\| 0.1 +\| 0.05 +\|", report), report
+    assert "metrics/adam.json" not in report, report  # only what changed
+    assert "`study/report.md` did not change." in report
+    # Each chart once, both revisions in it; an image plot once if unchanged, else both.
+    changed = set(run(["git", "diff", "--name-only", "HEAD~1"], cwd=project).stdout.split())
+    assert (
+        "plots/figures/sgd_curves.png" in changed and "plots/figures/adam_curves.png" not in changed
+    )
+    expected = set()
+    for folder in ("", "study/"):
+        for plot in yaml.safe_load((project / folder / "dvc.yaml").read_text())["plots"]:
+            if isinstance(plot, dict):
+                expected.add(f"{next(iter(plot))}.png")
+                continue
+            name = (folder + plot).removesuffix(".png").replace("/", "_")
+            both = folder + plot in changed
+            expected |= {f"{name}.base.png", f"{name}.target.png"} if both else {f"{name}.png"}
+    written = {path.name for path in (project / "review" / "plots").iterdir()}
+    assert written == expected, written ^ expected
+    for name in written:
+        assert f"(plots/{name})" in report, name
+        with Image.open(project / "review" / "plots" / name) as image:
+            image.verify()  # a whole, valid PNG
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout
+    assert status == "?? review/\n", status  # the report is all it wrote
 
 
 def test_named_experiment_in_a_temporary_copy_leaves_the_workspace_alone(project, tmp_path):

@@ -1,0 +1,174 @@
+"""The review report: what a change did to the results, in one markdown file with its pictures.
+
+    python -m mnist_pipeline.report main              # main against the workspace
+    python -m mnist_pipeline.report HEAD~1 HEAD --out review
+
+BASE and TARGET are revisions as DVC takes them (a commit, a branch, a tag, an experiment's
+name); without TARGET, the workspace. OUT/report.md holds:
+- the metrics that changed, from `dvc metrics diff --md --precision 4` (without the precision,
+  float noise such as 0.009000000000000001 fills the Change column);
+- the params that changed, from `dvc params diff --md`;
+- the lines of the study's report (its table and verdicts) that changed, if any did;
+- every plot of the dvc.yaml files, from `dvc plots diff --json`: each chart drawn once with
+  both revisions in it, and each image plot once if it is the same at both, else side by side.
+The pictures go to OUT/plots/. vl-convert draws the charts with the vega it bundles, DVC reads
+the revisions from git and its cache, so nothing touches the network. OUT is replaced as a
+whole, once the report is complete. `.github/workflows/ci.yaml` posts it on pull requests.
+"""
+
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import vl_convert
+
+from mnist_pipeline import cli
+from mnist_pipeline.errors import UserError
+
+STUDY_REPORT = "study/report.md"
+# What DVC calls the working tree in its tables and plot data.
+WORKSPACE = "workspace"
+
+
+def dvc(*args: str) -> str:
+    """Run a `dvc` command of this venv and return its stdout; its error becomes ours."""
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1].removeprefix("ERROR: ") if lines else f"exit status {done.returncode}"
+        raise UserError(f"dvc {args[0]} {args[1]}: {reason}")
+    return done.stdout
+
+
+def diff_table(markdown: str, nothing: str) -> str:
+    """DVC's markdown table, or a sentence when it has no rows (DVC prints the header alone)."""
+    rows = markdown.strip().splitlines()
+    return "\n".join(rows) if len(rows) > 2 else nothing
+
+
+def study_changes(base: str | None, target: str | None) -> list[str]:
+    """The study report's lines that differ, `-` for the base's and `+` for the target's."""
+    if base == target:
+        return []
+    lines = difflib.unified_diff(
+        (base or "").splitlines(), (target or "").splitlines(), lineterm="", n=0
+    )
+    return [line for line in lines if not line.startswith(("---", "+++", "@@"))]
+
+
+def study_section(changed: list[str]) -> str:
+    if not changed:
+        return f"`{STUDY_REPORT}` did not change."
+    lines = "\n".join(changed)
+    return f"Lines of `{STUDY_REPORT}` that changed:\n\n```diff\n{lines}\n```"
+
+
+def study_report(rev: str | None) -> str | None:
+    """`study/report.md` at `rev` (None: the workspace), or None where it does not exist."""
+    if rev is None:
+        path = Path(STUDY_REPORT)
+        return path.read_text() if path.exists() else None
+    from dvc.scm import SCM, RevError, resolve_rev  # the same names DVC resolves, experiments too
+
+    scm = SCM(os.curdir)
+    try:
+        fs = scm.get_fs(resolve_rev(scm, rev))
+    except RevError as error:
+        raise UserError(f"{rev}: not a revision of this repository ({error})") from None
+    return fs.read_text(STUDY_REPORT) if fs.exists(STUDY_REPORT) else None
+
+
+def slug(plot_id: str) -> str:
+    """A file name for a plot: `plots/figures/sgd_curves.png` -> `plots_figures_sgd_curves`."""
+    return plot_id.removesuffix(".png").replace("/", "_")
+
+
+def render_plots(plots: dict, folder: Path, labels: tuple[str, str]) -> list[str]:
+    """Write each plot's picture(s) under `folder`/plots; return the report's markdown for them."""
+    (folder / "plots").mkdir()
+    sections = []
+    for plot_id, entries in plots.items():
+        if not entries:  # a plot file at neither revision: nothing to show
+            continue
+        name = slug(plot_id)
+        if entries[0]["type"] == "vega":
+            spec = entries[0]["content"]
+            (folder / "plots" / f"{name}.png").write_bytes(vl_convert.vegalite_to_png(spec))
+            title = spec.get("title", {}).get("text", plot_id)
+            sections.append(f"### {title}\n\n![{plot_id}](plots/{name}.png)")
+            continue
+        images = {entry["revisions"][0]: Path(entry["url"]).read_bytes() for entry in entries}
+        if len(set(images.values())) == 1:
+            (folder / "plots" / f"{name}.png").write_bytes(next(iter(images.values())))
+            note = "The same at both revisions." if len(images) > 1 else f"Only at {[*images][0]}."
+            sections.append(f"### {plot_id}\n\n{note}\n\n![{plot_id}](plots/{name}.png)")
+            continue
+        cells = []
+        for side, label in zip(("base", "target"), labels, strict=True):
+            (folder / "plots" / f"{name}.{side}.png").write_bytes(images[label])
+            cells.append(f"![{plot_id} at {label}](plots/{name}.{side}.png)")
+        table = f"| {labels[0]} | {labels[1]} |\n|---|---|\n| {cells[0]} | {cells[1]} |"
+        sections.append(f"### {plot_id}\n\n{table}")
+    return sections
+
+
+def write_report(base: str, target: str | None, out: Path) -> list[Path]:
+    """Make the report of `target` (None: the workspace) against `base` in `out`; return its
+    files."""
+    revs = [base] if target is None else [base, target]
+    labels = (base, target or WORKSPACE)
+    changed = study_changes(study_report(base), study_report(target))
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: not a folder; the report needs a folder of its own (--out)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        images = scratch / "dvc-images"  # where DVC puts each revision's image plots
+        # Three dvc processes side by side: each spends most of its time loading the pipeline.
+        with ThreadPoolExecutor() as pool:
+            metrics, params, plots = pool.map(
+                lambda args: dvc(*args),
+                [
+                    ("metrics", "diff", *revs, "--md", "--precision", "4"),
+                    ("params", "diff", *revs, "--md"),
+                    ("plots", "diff", *revs, "--json", "-o", str(images)),
+                ],
+            )
+        report = scratch / "report"
+        report.mkdir()
+        sections = [
+            f"# {labels[1]} against {labels[0]}",
+            "## Metrics\n\n" + diff_table(metrics, "No metric changed."),
+            "## Params\n\n" + diff_table(params, "No param changed."),
+            "## The study's verdicts\n\n" + study_section(changed),
+            "## Plots",
+            *render_plots(json.loads(plots)["data"], report, labels),
+        ]
+        (report / "report.md").write_text("\n\n".join(sections) + "\n")
+        # The old report goes only once the new one is whole.
+        if out.exists():
+            shutil.rmtree(out)
+        report.rename(out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return sorted(path for path in out.rglob("*") if path.is_file())
+
+
+def main(args) -> None:
+    files = write_report(args.base, args.target, args.out)
+    cli.log(f"{args.out / 'report.md'}: the report, with {len(files) - 1} pictures")
+
+
+if __name__ == "__main__":
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument("base", help="the revision to compare against")
+    parser.add_argument("target", nargs="?", help="the revision to report (default: workspace)")
+    parser.add_argument("--out", type=Path, default=Path("review"), help="the report's folder")
+    cli.run(main, parser)
