@@ -3,12 +3,13 @@ a module a stage imports but does not list is a change DVC would never see."""
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import BIN, ROOT
 
 # The pipeline and the optimizer study's, by the name `dvc status` gives their stages.
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] | {
@@ -121,4 +122,19 @@ def test_the_committed_plots_template_is_what_offline_plots_writes():
 
     assert (ROOT / ".dvc" / "offline_plots.html").read_bytes() == offline_plots.page(), (
         "stale: run `python -m mnist_pipeline.offline_plots .dvc/offline_plots.html`"
+    )
+
+
+@pytest.mark.e2e
+def test_the_readme_draws_the_pipeline_as_dvc_dag_prints_it():
+    dag = subprocess.run(
+        [BIN / "dvc", "dag", "--md", "--collapse-foreach-matrix"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert dag.startswith("```mermaid\n") and dag in (ROOT / "README.md").read_text(), (
+        "README.md's pipeline diagram is not what `dvc dag --md --collapse-foreach-matrix` "
+        "prints: paste its output in place of the mermaid block\n" + dag
     )

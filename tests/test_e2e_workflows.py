@@ -15,6 +15,7 @@ from tests.conftest import (
     dvc,
     find_chromium,
     git_commit,
+    one_error,
     run,
     set_param,
     user_env,
@@ -85,7 +86,14 @@ def test_change_a_param_then_diff_against_the_committed_baseline(project):
         with Image.open(project / "review" / "plots" / name) as image:
             image.verify()  # a whole, valid PNG
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
-    assert status == "?? review/\n", status  # the report is all it wrote
+    assert status == "", status  # it wrote only review/, which .gitignore lists
+
+    # A revision that does not exist: one line, and the report made above is left as it was.
+    before = {path: path.read_bytes() for path in (project / "review").rglob("*") if path.is_file()}
+    failed = run([*report_command[:3], "nosuchrev", "--out", "review"], cwd=project, check=False)
+    assert one_error(failed).startswith("error: nosuchrev: not a revision"), failed.stderr
+    after = {path: path.read_bytes() for path in (project / "review").rglob("*") if path.is_file()}
+    assert after == before and not list(project.glob(".review.*"))
 
 
 def test_named_experiment_in_a_temporary_copy_leaves_the_workspace_alone(project, tmp_path):
