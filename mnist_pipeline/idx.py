@@ -5,6 +5,7 @@ dimensions, then one uint32 per dimension -- followed by the payload. MNIST imag
 `2051 = 0x00000803` (uint8, 3 dims: N x 28 x 28), labels `2049 = 0x00000801` (uint8, 1 dim: N).
 """
 
+import math
 import struct
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def write(path: Path | str, array: np.ndarray) -> None:
 
 def read(path: Path | str, ndim: int) -> np.ndarray:
     """Read a uint8 IDX file of `ndim` dimensions; any deviation is an IdxError naming the file."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise IdxError(f"{path}: cannot read: {error.strerror}") from None
     if len(data) < 4:
         raise IdxError(f"{path}: not an IDX file: only {len(data)} bytes")
     zeros, type_code, file_ndim = struct.unpack(">HBB", data[:4])
@@ -49,7 +53,8 @@ def read(path: Path | str, ndim: int) -> np.ndarray:
             f"{path}: truncated header: expected {header_size} bytes, file has {len(data)}"
         )
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
-    expected_size = header_size + int(np.prod(shape))
+    # math.prod, not np.prod: numpy's int64 wraps past 2**63, and a header may state any size.
+    expected_size = header_size + math.prod(shape)
     if len(data) != expected_size:
         problem = "truncated" if len(data) < expected_size else "too long"
         raise IdxError(

@@ -5,6 +5,9 @@ loads it later (`evaluate`, `predict`) needs nothing else from the pipeline.
 """
 
 import io
+import math
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -58,23 +61,72 @@ def save(model: MLP, path: Path, training: dict) -> None:
 
 
 def load(path: Path | str, device: str | torch.device = "cpu") -> tuple[MLP, dict]:
-    """The model, in eval mode, and the record of how it was trained."""
+    """The model, in eval mode, and the record of how it was trained. Only what `save` writes is
+    accepted, checked before any of it is built: a file from elsewhere ends in one line."""
     try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols it did not write: noise beside the one line
+            # that refuses such a file anyway.
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise UserError(f"{path}: no such model file") from None
-    except Exception as error:  # torch raises many kinds here: unpickling, zip, EOF
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
-        raise UserError(f"{path}: not a model file of this pipeline ({first_line})") from None
+    except pickle.UnpicklingError:
+        # Not torch's own text: it suggests loading the file with the check turned off.
+        raise UserError(
+            f"{path}: not a model file of this pipeline: it holds Python objects other than "
+            "tensors, numbers and strings, so it was refused without running any of them"
+        ) from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read the model file: {error.strerror}") from None
+    except Exception as error:  # torch raises many kinds here: zip, EOF, storage errors
+        raise UserError(
+            f"{path}: not a model file of this pipeline: not a whole torch file "
+            f"({type(error).__name__})"
+        ) from None
+    config, state = checked(checkpoint, path)
+    model = MLP(**config).to(device)
+    model.load_state_dict(state)
+    training = checkpoint.get("training")
+    return model.eval(), training if isinstance(training, dict) else {}
+
+
+def checked(checkpoint, path: Path | str) -> tuple[dict, dict]:
+    """The config and state dict of a loaded file, once they are known to fit each other: a
+    config alone could ask for a network of any size."""
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise UserError(f"{path}: not a model file of this pipeline (expected format {FORMAT})")
-    model = MLP(**checkpoint["config"]).to(device)
-    try:
-        model.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as error:
+    config, state = checkpoint.get("config"), checkpoint.get("state_dict")
+    numbers = isinstance(config, dict) and all(
+        isinstance(config.get(key), (int, float))
+        and not isinstance(config.get(key), bool)
+        and math.isfinite(config[key])
+        for key in ("mean", "std")
+    )
+    hidden = config.get("hidden") if isinstance(config, dict) else None
+    if not (numbers and set(config) == {"hidden", "mean", "std"} and config["std"] > 0) or not (
+        isinstance(hidden, int) and not isinstance(hidden, bool) and hidden >= 1
+    ):
         raise UserError(
-            f"{path}: weights do not fit the model: {str(error).splitlines()[0]}"
-        ) from None
-    return model.eval(), checkpoint.get("training", {})
+            f"{path}: config: expected hidden (an integer >= 1), mean and std (numbers, std > 0)"
+        )
+    shapes = {
+        "layers.1.weight": (hidden, 28 * 28),
+        "layers.1.bias": (hidden,),
+        "layers.3.weight": (10, hidden),
+        "layers.3.bias": (10,),
+    }
+    fits = (
+        isinstance(state, dict)
+        and set(state) == set(shapes)
+        and all(
+            isinstance(state[key], torch.Tensor)
+            and state[key].dtype == torch.float32
+            and tuple(state[key].shape) == shape
+            for key, shape in shapes.items()
+        )
+    )
+    if not fits:
+        expected = ", ".join(f"{key} {'x'.join(map(str, shape))}" for key, shape in shapes.items())
+        raise UserError(f"{path}: weights do not fit the model: expected float32 {expected}")
+    return config, state

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from mnist_pipeline import resources
 from mnist_pipeline.errors import UserError
 
 PARAMS_FILE = "params.yaml"
@@ -51,7 +52,7 @@ class Runtime:
 
     device: str = rule("'cpu', 'cuda' or 'auto'", lambda v: v in ("cpu", "cuda", "auto"))
     cpu_kernels: str = rule("'avx2' or 'native'", lambda v: v in ("avx2", "native"))
-    threads: int = rule("an integer >= 1", lambda v: v >= 1)
+    threads: int = rule(resources.threads_rule(), lambda v: 1 <= v <= resources.max_threads())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,9 +26,9 @@ from mnist_pipeline import cli, params, runtime
 from mnist_pipeline.errors import UserError
 
 SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
-# Ink spanning less than this share of the image's longer side is a speck (dust, noise), not a
-# digit: scaled up to 20 pixels it would still get a confident answer.
-MIN_INK_SHARE = 1 / 20
+# Ink spanning less than this share of the image's longer side, or a single pixel, is a speck
+# (dust, noise), not a digit: scaled up to 20 pixels it would still get a confident answer.
+MIN_INK_SHARE, MIN_INK_PIXELS = 1 / 20, 2
 
 
 def read_grey(path: Path) -> np.ndarray:
@@ -59,17 +59,19 @@ def to_mnist(grey: np.ndarray, path: Path) -> np.ndarray:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) > 127:  # dark ink on light paper: MNIST is the other way round
         grey, border = 255 - grey, 255 - border
-    if grey.shape == (SIZE, SIZE):
-        return grey.astype(np.uint8)
     ink = np.clip(grey - np.median(border), 0, None)  # the paper's own grey is not ink
+    # The same two rules at every size, MNIST's own included: a blank or specked 28x28 image
+    # would otherwise reach the model, which answers something for anything.
     if ink.max() < 32:
         raise UserError(f"{path}: no digit found: the image is nearly uniform")
     rows, cols = np.nonzero(ink > 0.25 * ink.max())
     ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    if max(ink.shape) < MIN_INK_SHARE * max(grey.shape):
+    if max(ink.shape) < max(MIN_INK_PIXELS, MIN_INK_SHARE * max(grey.shape)):
         raise UserError(
             f"{path}: no digit found: only a speck of ink, {ink.shape[1]}x{ink.shape[0]} px"
         )
+    if grey.shape == (SIZE, SIZE):  # already an MNIST digit: taken as it is, like the test set
+        return grey.astype(np.uint8)
     ink *= 255 / ink.max()
     height, width = ink.shape
     scale = BOX / max(height, width)

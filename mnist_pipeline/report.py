@@ -79,8 +79,9 @@ def study_report(rev: str | None) -> str | None:
     scm = SCM(os.curdir)
     try:
         fs = scm.get_fs(resolve_rev(scm, rev))
-    except RevError as error:
-        raise UserError(f"{rev}: not a revision of this repository ({error})") from None
+    except RevError:
+        shown = rev if rev.isprintable() and rev.strip() else repr(rev)  # the line stays one line
+        raise UserError(f"{shown}: not a revision of this repository") from None
     return fs.read_text(STUDY_REPORT) if fs.exists(STUDY_REPORT) else None
 
 

@@ -2,7 +2,7 @@
 
 Why no Dataset/DataLoader: MNIST fits in 47 MB of uint8. Indexing one tensor with a shuffled
 permutation costs microseconds per batch, where a per-sample Dataset with a ToTensor transform
-spends most of each step in Python (see benchmark.py for the measured ratio).
+spends most of each step in Python (`python -m benchmarks.loop` measures the ratio).
 """
 
 import math

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_pipeline import cli, dataset, params, runtime
+from mnist_pipeline import cli, dataset, params, resources, runtime
 from mnist_pipeline.files import write_bytes, write_csv, write_json
 
 
@@ -14,15 +14,19 @@ def main(args) -> None:
     cfg = params.training(values, args.section)
     hidden, seed = params.model(values).hidden, params.seed(values)
     settings = params.runtime(values)
+    stats = dataset.load_stats(args.data)
+    train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
+    optimizer = type(cfg.optimizer).__name__.lower()
+    batch_size = cfg.loop.batch_size
+    where = f"{params.PARAMS_FILE}: model.hidden {hidden}, {args.section}.batch_size {batch_size}"
+    resources.check_training(hidden, batch_size, len(train.labels), optimizer, where)
     # Before torch loads (it takes seconds and ~800 MB): the kernel pin only works then, and
-    # a bad param is reported without the wait.
+    # a bad param or a model too big for the machine is reported without the wait.
     runtime.pin_cpu_kernels(settings.cpu_kernels)
     from mnist_pipeline.model import MLP, save
     from mnist_pipeline.training import fit
 
     device = runtime.start(settings.threads, settings.device, seed)
-    stats = dataset.load_stats(args.data)
-    train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
     cli.log(
         f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
         f"{runtime.describe(device)}, {settings.threads} threads\n"

@@ -5,6 +5,7 @@ import gzip
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from PIL import Image
 from mnist_pipeline import download, model
 from mnist_pipeline.files import sha256
 from tests.conftest import (
+    ROOT,
     RunsCode,
     clone_project,
     copy_project,
@@ -254,7 +256,7 @@ def predict(project, *args):
     )
 
 
-def test_evaluate_refuses_a_model_file_that_is_not_ours(trained_project, tmp_path):
+def test_predict_refuses_a_model_file_that_is_not_ours_and_runs_nothing(trained_project, tmp_path):
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(3)}, other)
     image = tmp_path / "digit.png"
@@ -264,11 +266,44 @@ def test_evaluate_refuses_a_model_file_that_is_not_ours(trained_project, tmp_pat
         error
         == f"error: {other}: not a model file of this pipeline (expected format {model.FORMAT})"
     )
-    garbage = tmp_path / "garbage.pt"
-    garbage.write_bytes(b"\x80\x04junk")
-    assert f"{garbage}: not a model file of this pipeline" in one_error(
-        predict(trained_project, garbage, image)
+    # A file whose unpickling would run a command: refused, nothing run, no unsafe advice.
+    marker, evil = tmp_path / "ran", tmp_path / "evil.pt"
+    torch.save({"format": model.FORMAT, "config": RunsCode(marker)}, evil)
+    error = one_error(predict(trained_project, evil, image))
+    assert error == (
+        f"error: {evil}: not a model file of this pipeline: it holds Python objects other than "
+        "tensors, numbers and strings, so it was refused without running any of them"
     )
+    assert not marker.exists()
+
+
+def test_predict_finds_no_digit_in_a_blank_image_of_the_mnist_size(trained_project, tmp_path):
+    black = tmp_path / "black.png"
+    Image.new("L", (28, 28)).save(black)
+    error = one_error(predict(trained_project, "models/sgd.pt", black))
+    assert error == f"error: {black}: no digit found: the image is nearly uniform"
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("model.hidden", "1000000000", r"training would need at least [\d.]+ TB of memory"),
+        ("runtime.threads", "10000", r"expected an integer from 1 to \d+ \(4 a core; this machine"),
+    ],
+)
+def test_training_the_machine_cannot_serve_is_refused_at_once(
+    prepared_project, tmp_path, key, value, message
+):
+    shutil.copy(prepared_project / "params.yaml", tmp_path / "params.yaml")
+    set_param(tmp_path, key, value)
+    outputs = ["--model", "m.pt", "--metrics", "m.json", "--curves", "c.csv"]
+    data = prepared_project / "data" / "processed"
+    command = [sys.executable, "-m", "stages.train", "train_sgd", "--data", data, *outputs]
+    result = run(
+        [str(part) for part in command], cwd=tmp_path, check=False, env_extra={"PYTHONPATH": ROOT}
+    )
+    assert re.match(f"error: params.yaml: {re.escape(key)}.*{message}", one_error(result))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]  # nothing written
 
 
 def test_predict_on_a_file_that_is_not_an_image(trained_project, tmp_path):

@@ -1,7 +1,16 @@
-import pytest
+import copy
+import functools
 
-from mnist_pipeline import params
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mnist_pipeline import dataset, params, resources
 from mnist_pipeline.errors import UserError
+from tests.conftest import ROOT
+from tests.strategies import VALUES, assert_one_clear_line, key_paths
 
 PINS = {name: "0" * 64 for name in ("a", "b", "c", "d")}
 
@@ -58,3 +67,63 @@ def test_seed():
     assert params.seed({"seed": 3}) == 3
     with pytest.raises(UserError, match="seed: expected an integer >= 0, got -1"):
         params.seed({"seed": -1})
+
+
+COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
+LABELS = np.arange(60_000) % 10  # MNIST's training set has 60,000 images of ten classes
+
+
+def checked_before_any_work(values: dict) -> None:
+    """What the stages check before they load data or torch: every section, the split the
+    preprocess stage makes, and whether the machine can train such a model."""
+    seed, data, model = params.seed(values), params.data(values), params.model(values)
+    params.runtime(values)
+    _, val = dataset.stratified_split(LABELS, data.val_size, seed)
+    for section in params.OPTIMIZERS:
+        batch_size = params.training(values, section).loop.batch_size
+        where = f"params.yaml: model.hidden {model.hidden}, {section}.batch_size {batch_size}"
+        optimizer = section.removeprefix("train_")
+        resources.check_training(model.hidden, batch_size, len(LABELS) - len(val), optimizer, where)
+
+
+def test_the_committed_params_pass_every_check():
+    checked_before_any_work(COMMITTED)
+
+
+@given(key=st.sampled_from(key_paths(COMMITTED)), value=VALUES | st.just(KeyError))
+def test_any_value_at_any_key_passes_or_is_one_line_naming_the_file(key, value):
+    raw = copy.deepcopy(COMMITTED)
+    *path, last = key.split(".")
+    target = functools.reduce(lambda mapping, part: mapping[part], path, raw)
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    try:
+        checked_before_any_work(raw)
+    except UserError as error:
+        assert_one_clear_line(error, "params.yaml: ")
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        (
+            "runtime.threads",
+            10_000,
+            r"runtime.threads: expected an integer from 1 to \d+ \(4 a core; this machine has",
+        ),
+        (
+            "model.hidden",
+            1_000_000_000,
+            r"model.hidden 1000000000, train_adam.batch_size 64: training would need at least "
+            r"[\d.]+ TB of memory .*; this machine has [\d.]+ [kMGT]B available",
+        ),
+    ],
+)
+def test_params_the_machine_cannot_serve_are_refused_with_what_they_need(key, value, message):
+    raw = copy.deepcopy(COMMITTED)
+    section, name = key.split(".")
+    raw[section][name] = value
+    with pytest.raises(UserError, match=f"^params.yaml: {message}"):
+        checked_before_any_work(raw)

@@ -5,10 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from mnist_pipeline import predict
 from mnist_pipeline.errors import UserError
+from tests.strategies import assert_one_clear_line
 
 
 def drawn_one(size=200, ink="black", paper="white", mode="RGB") -> Image.Image:
@@ -112,3 +115,107 @@ def test_a_revision_without_a_repository_is_refused_before_any_work():
     args = argparse.Namespace(rev="mnist-sgd@v1.0.0", repo=None, model=Path("m.pt"), images=[])
     with pytest.raises(UserError, match="--rev needs --repo"):
         predict.main(args)
+
+
+# Property-based: images of any size, mode, bit depth, format and content. Whatever comes in,
+# `predict` answers with a 28x28 digit or one line; an image without a digit is never answered.
+SIDES = st.integers(1, 40) | st.integers(41, 3000)
+# Modes and the lossless formats that store them; the modes whose grey levels survive intact.
+FORMATS = {
+    "PNG": ("1", "L", "P", "RGB", "RGBA", "LA", "I;16"),
+    "TIFF": ("1", "L", "P", "RGB", "RGBA", "LA", "I;16", "I", "F"),
+    "BMP": ("1", "L", "P", "RGB"),
+    "GIF": ("L", "P"),
+}
+EXACT = ("L", "P", "RGB", "RGBA", "LA", "I;16", "I", "F")
+
+
+def in_mode(grey: np.ndarray, mode: str) -> Image.Image:
+    """The uint8 grey picture `grey` as an image of `mode`, with the same grey levels."""
+    if mode == "I;16":
+        return Image.fromarray(grey.astype(np.uint16) * 257)  # 16-bit, the full range
+    if mode in ("I", "F"):
+        return Image.fromarray(grey.astype(np.int32 if mode == "I" else np.float32))
+    image = Image.fromarray(grey)
+    if mode == "1":
+        return image.convert("1", dither=Image.Dither.NONE)
+    return image.convert(mode)
+
+
+@st.composite
+def pictures(draw, content: str):
+    """(grey levels, format, mode): `content` is "any", "near-blank" (every level within 31 of
+    the paper's) or "speck" (one mark smaller than the speck rule on plain paper)."""
+    # Up to a few thousand pixels a side, and a megapixel in all: a photo's size, at a cost
+    # that keeps `make test` quick.
+    width = draw(SIDES)
+    height = draw(st.integers(1, min(3000, 1_000_000 // width)) if width > 40 else SIDES)
+    if content == "speck":
+        assume(max(width, height) > 2 * predict.MIN_INK_PIXELS)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    paper = draw(st.integers(0, 255))
+    if content == "any":
+        grey = np.full((height, width), paper, dtype=np.int64)
+        grey += rng.integers(0, draw(st.integers(1, 256)), grey.shape)
+        for _ in range(draw(st.integers(0, 4))):
+            top, left = rng.integers(0, height), rng.integers(0, width)
+            grey[
+                top : top + rng.integers(1, height + 1), left : left + rng.integers(1, width + 1)
+            ] = draw(st.integers(0, 255))
+    elif content == "near-blank":
+        band = draw(st.integers(0, 31))
+        paper = min(paper, 255 - band)
+        grey = paper + rng.integers(0, band + 1, (height, width))
+    else:
+        longest = max(predict.MIN_INK_PIXELS, predict.MIN_INK_SHARE * max(width, height))
+        size = draw(st.integers(1, int(np.ceil(longest)) - 1))
+        grey = np.full((height, width), paper)
+        top, left = draw(st.integers(0, height - 1)), draw(st.integers(0, width - 1))
+        grey[top : top + size, left : left + size] = draw(st.integers(0, 255))
+    formats = [f for f, modes in FORMATS.items() if content == "any" or set(modes) & set(EXACT)]
+    image_format = draw(st.sampled_from(formats))
+    modes = [m for m in FORMATS[image_format] if content == "any" or m in EXACT]
+    return np.clip(grey, 0, 255).astype(np.uint8), image_format, draw(st.sampled_from(modes))
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("pictures")
+
+
+def read_as_predict_does(folder, picture) -> np.ndarray:
+    grey, image_format, mode = picture
+    path = folder / f"picture.{image_format.lower()}"
+    in_mode(grey, mode).save(path, image_format)
+    return predict.to_mnist(predict.read_grey(path), path)
+
+
+@given(picture=pictures("any"))
+def test_any_image_becomes_a_28x28_digit_or_one_line(folder, picture):
+    try:
+        digit = read_as_predict_does(folder, picture)
+    except UserError as error:
+        assert_one_clear_line(error, str(folder))
+        assert "no digit found" in str(error)
+    else:
+        assert digit.shape == (28, 28) and digit.dtype == np.uint8 and digit.max() > 0
+
+
+@given(picture=pictures("near-blank") | pictures("speck"))
+def test_an_image_without_a_digit_is_never_answered_at_any_size(folder, picture):
+    with pytest.raises(UserError, match="no digit found") as error:
+        read_as_predict_does(folder, picture)
+    assert_one_clear_line(error.value, str(folder))
+
+
+@pytest.mark.parametrize("grey", [np.zeros((28, 28)), np.full((28, 28), 255.0)])
+def test_a_blank_image_of_the_mnist_size_has_no_digit(grey):
+    with pytest.raises(UserError, match="no digit found: the image is nearly uniform"):
+        predict.to_mnist(grey, "blank.png")
+
+
+def test_a_single_pixel_has_no_digit_even_at_the_mnist_size():
+    grey = np.zeros((28, 28))
+    grey[14, 14] = 255
+    with pytest.raises(UserError, match="no digit found: only a speck of ink, 1x1 px"):
+        predict.to_mnist(grey, "pixel.png")

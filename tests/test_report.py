@@ -1,11 +1,17 @@
 """The review report's parts, without DVC: the diffs it quotes and the pictures it draws."""
 
+import contextlib
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from mnist_pipeline import report
+from mnist_pipeline.errors import UserError
+from tests.conftest import git_commit, run
+from tests.strategies import assert_one_clear_line
 
 CHART = {
     "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
@@ -106,3 +112,25 @@ def test_each_chart_is_drawn_once_and_an_image_plot_once_unless_it_changed(tmp_p
 )
 def test_a_plot_is_named_by_its_path(plot_id, name):
     assert report.slug(plot_id) == name
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory):
+    """A git repository with one commit of a study report (no DVC needed to read it)."""
+    root = tmp_path_factory.mktemp("repository")
+    (root / "study").mkdir()
+    (root / "study" / "report.md").write_text("- **adam-128**: equivalent.\n")
+    run(["git", "init", "-q"], cwd=root)
+    git_commit(root, "a study")
+    return root
+
+
+@given(rev=st.text(max_size=24) | st.sampled_from(["HEAD", "HEAD~1", "--help", "-x", "a..b"]))
+def test_any_revision_is_read_or_refused_in_one_line(repository, rev):
+    with contextlib.chdir(repository):
+        try:
+            text = report.study_report(rev)
+        except UserError as error:
+            assert_one_clear_line(error, rev if rev.isprintable() and rev.strip() else repr(rev))
+        else:
+            assert text == "- **adam-128**: equivalent.\n"

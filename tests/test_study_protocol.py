@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mnist_pipeline.errors import UserError
-from mnist_pipeline.study import protocol
+from mnist_pipeline.study import engine, protocol
 from tests.conftest import ROOT
+from tests.strategies import VALUES, assert_one_clear_line, key_paths
 
 COMMITTED = yaml.safe_load((ROOT / "study" / "params.yaml").read_text())
 
@@ -91,7 +92,12 @@ def changed(key: str, value):
         ("epochs", 0, "protocol.epochs: expected an integer >= 1"),
         ("schedule", "step", "protocol.schedule: expected 'constant' or 'cosine'"),
         ("lr_room", -1, "lr_room: expected a number of decades >= 0"),
-        ("threads", 0, "threads: expected an integer >= 1"),
+        (
+            "threads",
+            0,
+            r"threads: expected an integer from 1 to \d+ \(4 a core; this machine has \d+ cores?",
+        ),
+        ("threads", 10_000, r"threads: expected an integer from 1 to \d+ .*got 10000"),
         ("lrz", [0.1], "protocol.lrz: unknown key, .*did you mean protocol.lrs"),
     ],
 )
@@ -106,32 +112,21 @@ def test_an_unreadable_file_is_one_line(tmp_path):
         protocol.load(tmp_path / "params.yaml")
 
 
-def key_paths(raw: dict, prefix: str = "") -> list[str]:
-    paths = []
-    for key, value in raw.items():
-        paths.append(f"{prefix}{key}")
-        if isinstance(value, dict):
-            paths += key_paths(value, f"{prefix}{key}.")
-    return paths
-
-
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(10**12), 10**12),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12),
-)
-VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
-    max_leaves=8,
-)
-
-
 @given(key=st.sampled_from(key_paths(COMMITTED)), value=VALUES | st.just(KeyError))
 def test_any_value_at_any_key_parses_or_is_one_line_naming_the_file(key, value):
     try:
         protocol.parse(changed(key, value))
     except UserError as error:
-        assert str(error).startswith("study/params.yaml: ") and "\n" not in str(error)
+        assert_one_clear_line(error, "study/params.yaml: ")
+
+
+@pytest.mark.parametrize(
+    "jobs, hidden, message",
+    [
+        (10_000, 128, r"--jobs 10000: 10000 workers of 1 thread\(s\) each: expected at most \d+"),
+        (2, 10**6, r"params.yaml: model.hidden 1000000, .* 2 trainings at once would need"),
+    ],
+)
+def test_workers_the_machine_cannot_serve_are_refused_before_any_starts(jobs, hidden, message):
+    with pytest.raises(UserError, match=f"^{message}"):
+        engine.check_machine(protocol.parse(COMMITTED), hidden, jobs)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mnist_pipeline import cli, runtime
+from mnist_pipeline import cli, resources, runtime
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.study import protocol
 from mnist_pipeline.study.protocol import Cell, Protocol
@@ -32,6 +32,7 @@ def run(jobs: int, only: str = "*") -> None:
     as 'tune@adam-*'), train just the matching cells and stop when others are left."""
     plan = protocol.load()
     model, settings = protocol.root_settings()
+    check_machine(plan, model.hidden, jobs)
     # DVC reports each stage it restores or records at INFO: hundreds of lines here. Its logger
     # takes its level as DVC loads, so load it first.
     importlib.import_module("dvc.repo")
@@ -54,6 +55,22 @@ def run(jobs: int, only: str = "*") -> None:
         dvc("repro", "--quiet", after)
     minutes = (time.perf_counter() - started) / 60
     cli.log(f"study: {trained} cells trained in {minutes:.1f} min")
+
+
+def check_machine(plan: Protocol, hidden: int, jobs: int) -> None:
+    """Refuse workers that the cores or the memory cannot take, before any of them starts."""
+    if jobs * plan.threads > resources.max_threads():
+        raise UserError(
+            f"--jobs {jobs}: {jobs} workers of {plan.threads} thread(s) each: expected at most "
+            f"{resources.max_threads()} threads in all ({resources.why_max_threads()})"
+        )
+    batch_size = max(arm.batch_size for arm in plan.arms)
+    n_train = protocol.TRAINING_IMAGES - plan.val_size
+    where = (
+        f"params.yaml: model.hidden {hidden}, with {protocol.PROTOCOL_FILE}'s largest batch "
+        f"size {batch_size}"
+    )
+    resources.check_training(hidden, batch_size, n_train, "adam", where, runs=jobs)
 
 
 def run_stale(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_pipeline import params
+from mnist_pipeline import params, resources
 from mnist_pipeline.errors import UserError
 
 PROTOCOL_FILE = "study/params.yaml"
@@ -158,8 +158,8 @@ def parse(raw: dict, file: str = PROTOCOL_FILE) -> Protocol:
     if not good_range:
         raise fail("good_range", "a number between 0 and 1 (validation accuracy)")
     threads = params.coerce(raw.get("threads"), int)
-    if threads is None or threads < 1:
-        raise fail("threads", "an integer >= 1")
+    if threads is None or not 1 <= threads <= resources.max_threads():
+        raise fail("threads", resources.threads_rule())
     val_size = params.coerce(raw.get("val_size"), int)
     if val_size is None or not 0 < val_size < TRAINING_IMAGES:
         raise fail("val_size", f"an integer from 1 to {TRAINING_IMAGES - 1}")
