@@ -20,6 +20,7 @@ from PIL import Image
 
 from mnist_pipeline import download, model
 from mnist_pipeline.files import sha256
+from mnist_pipeline.predict import to_mnist
 from tests.conftest import (
     ROOT,
     RunsCode,
@@ -343,3 +344,12 @@ def test_predict_reads_a_dark_on_light_drawing_of_any_size(trained_project, tmp_
     result = predict(trained_project, "models/sgd.pt", tmp_path / "drawn.png")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{tmp_path / 'drawn.png'}: {labels[index]} (")
+
+
+def test_the_10000_test_digits_pass_the_no_digit_rules_unchanged(prepared_project):
+    test = np.load(prepared_project / "data" / "processed" / "test-images.npy")
+    assert len(test) == 10_000
+    changed = [
+        i for i, digit in enumerate(test) if not np.array_equal(to_mnist(digit * 1.0, i), digit)
+    ]
+    assert not changed, f"test digits the no-digit rules change: {changed[:10]}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mnist_pipeline import model
@@ -54,6 +54,7 @@ def test_a_model_file_with_a_changed_byte_loads_or_is_one_line(folder, at, byte)
 
 
 @given(data=st.binary(max_size=2048))
+@example(data=b"\x00")  # found by the search: refused with torch's advice to drop weights_only
 def test_any_bytes_are_one_line(folder, data):
     refused_or_loaded(folder, data)
 
@@ -73,6 +74,9 @@ CONTENT = st.recursive(
     state=CONTENT,
     extra=st.dictionaries(st.text(max_size=8), CONTENT, max_size=2),
 )
+# Found by the search: each ended in a traceback (a mapping expected, a negative dimension).
+@example(config=None, state=None, extra={})
+@example(config={"hidden": -1, "mean": 0.1, "std": 0.3}, state={}, extra={})
 def test_a_torch_file_of_any_content_is_one_line(folder, config, state, extra):
     """Files torch writes with our format tag but anything else inside, such as a config that
     asks for a billion hidden units beside weights for three."""
