@@ -73,12 +73,17 @@ COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
 LABELS = np.arange(60_000) % 10  # MNIST's training set has 60,000 images of ten classes
 
 
+@functools.cache  # most examples change another key: the same split, computed once
+def split(val_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    return dataset.stratified_split(LABELS, val_size, seed)
+
+
 def checked_before_any_work(values: dict) -> None:
     """What the stages check before they load data or torch: every section, the split the
     preprocess stage makes, and whether the machine can train such a model."""
     seed, data, model = params.seed(values), params.data(values), params.model(values)
     params.runtime(values)
-    _, val = dataset.stratified_split(LABELS, data.val_size, seed)
+    _, val = split(data.val_size, seed)
     for section in params.OPTIMIZERS:
         batch_size = params.training(values, section).loop.batch_size
         where = f"params.yaml: model.hidden {model.hidden}, {section}.batch_size {batch_size}"
