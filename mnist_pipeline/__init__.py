@@ -13,6 +13,8 @@ Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` rend
            for review).
 Study:     `study/` (Adam against SGD with and without momentum, tuned and rerun the way
            optimizer benchmarks do it: study/dvc.yaml, run by `python -m mnist_pipeline.study`).
-Plumbing:  `params` (params.yaml, validated), `files` (atomic, byte-stable writes),
-           `errors` (the one error a user can fix), `cli` (how a stage reports and exits).
+Plumbing:  `params` (params.yaml, validated), `resources` (what the machine's cores and memory
+           can take, checked before work), `files` (atomic, byte-stable writes), `errors` (the
+           one error a user can fix), `cli` (how a stage reports and exits), `dvc_command` (this
+           environment's `dvc`, for the study's engine and the report).
 """

@@ -20,8 +20,6 @@ import difflib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,21 +27,12 @@ from pathlib import Path
 import vl_convert
 
 from mnist_pipeline import cli
+from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
 
 STUDY_REPORT = "study/report.md"
 # What DVC calls the working tree in its tables and plot data.
 WORKSPACE = "workspace"
-
-
-def dvc(*args: str) -> str:
-    """Run a `dvc` command of this venv and return its stdout; its error becomes ours."""
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[-1].removeprefix("ERROR: ") if lines else f"exit status {done.returncode}"
-        raise UserError(f"dvc {args[0]} {args[1]}: {reason}")
-    return done.stdout
 
 
 def diff_table(markdown: str, nothing: str) -> str:
@@ -135,7 +124,7 @@ def write_report(base: str, target: str | None, out: Path) -> list[Path]:
         # Three dvc processes side by side: each spends most of its time loading the pipeline.
         with ThreadPoolExecutor() as pool:
             metrics, params, plots = pool.map(
-                lambda args: dvc(*args),
+                lambda args: dvc(*args, capture=True),
                 [
                     ("metrics", "diff", *revs, "--md", "--precision", "4"),
                     ("params", "diff", *revs, "--md"),

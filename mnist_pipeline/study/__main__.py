@@ -21,9 +21,7 @@ Cells that finished are recorded every few minutes and when the run stops on an 
 running the command again trains only what is left.
 """
 
-import os
-
-from mnist_pipeline import cli
+from mnist_pipeline import cli, resources
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.study import engine
 
@@ -40,7 +38,7 @@ if __name__ == "__main__":
         "--jobs",
         "-j",
         type=int,
-        default=len(os.sched_getaffinity(0)),
+        default=resources.cores(),
         help="cells trained at once, one thread each (default: the cores this process may use)",
     )
     parser.add_argument(

@@ -9,7 +9,6 @@ import importlib
 import json
 import logging
 import multiprocessing
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mnist_pipeline import cli, resources, runtime
+from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.study import protocol
 from mnist_pipeline.study.protocol import Cell, Protocol
@@ -208,14 +208,3 @@ def record(cells: list[Cell]) -> None:
             stage.save()  # the hashes of its deps, params and outs, and its run-cache entry
             stage.commit()
         stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
-
-
-def dvc(*args: str, capture: bool = False) -> str:
-    """Run the DVC of this environment; its own output goes to the terminal unless captured."""
-    command = [sys.executable, "-m", "dvc", *args]
-    result = subprocess.run(command, capture_output=capture, text=True)
-    if result.returncode != 0:
-        lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
-        why = lines[-1] if capture and lines else "its output above says why"
-        raise UserError(f"`dvc {' '.join(args)}` failed: {why}")
-    return result.stdout or ""
