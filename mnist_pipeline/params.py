@@ -51,7 +51,9 @@ class Runtime:
     """What decides the floating-point sums besides the seed (see runtime.py)."""
 
     device: str = rule("'cpu', 'cuda' or 'auto'", lambda v: v in ("cpu", "cuda", "auto"))
-    cpu_kernels: str = rule("'avx2' or 'native'", lambda v: v in ("avx2", "native"))
+    cpu_kernels: str = rule(
+        "'portable', 'avx2' or 'native'", lambda v: v in ("portable", "avx2", "native")
+    )
     threads: int = rule(resources.threads_rule(), lambda v: 1 <= v <= resources.max_threads())
 
 

@@ -2,11 +2,12 @@
 
 The same params give the same model bytes only if every floating-point sum is done the same way.
 Three things decide that beyond the seed:
-- the CPU kernels. PyTorch (ATen) and MKL, which does its matrix products, each pick code for the
-  widest instructions the CPU has: on an AVX-512 machine they add up in another order than on an
-  AVX2 one, and the weights differ in their last bits after the first step. `pin_cpu_kernels`
-  fixes the choice. Both libraries read it once, when they load, so it must run before torch is
-  imported: that is why this module imports torch only inside `start`.
+- the CPU kernels. PyTorch (ATen) picks code for the widest instructions the CPU has, and MKL,
+  which does the matrix products, picks code by CPU *vendor* as well: on AMD it adds up in another
+  order than on Intel, even when told to use AVX2 on both, and the weights differ in their last
+  bits after the first step. `pin_cpu_kernels` fixes the choice. Both libraries read it once,
+  when they load, so it must run before torch is imported: that is why this module imports torch
+  only inside `start`. `python -m mnist_pipeline.fingerprint` shows which bits a CPU computes.
 - the thread count, which splits sums differently (a param: `runtime.threads`);
 - the device: a GPU computes the same model with other kernels, so other bits.
 """
@@ -25,10 +26,14 @@ if TYPE_CHECKING:
 
 # What each value of `runtime.cpu_kernels` puts in the environment before torch loads.
 CPU_KERNELS = {
-    # The AVX2 code of both libraries, on every x86-64 CPU that has AVX2, Intel or AMD, with or
-    # without AVX-512. MKL_ENABLE_INSTRUCTIONS caps MKL at AVX2 on Intel; on AMD, MKL 2024 takes
-    # the same path whatever it is told (measured: same bytes as an Intel AVX2 machine). Its
-    # other switch, MKL_CBWR=AVX2, turns into CBWR=AUTO on AMD and changes the bytes there.
+    # The same bits on every x86-64 CPU with AVX2, Intel or AMD, with or without AVX-512: ATen's
+    # AVX2 code, and MKL's conditional numerical reproducibility (CBWR) mode COMPATIBLE, the one
+    # mode MKL documents as giving the same results on Intel and non-Intel CPUs. Checked under
+    # emulation of both vendors (docs/reproducibility.md); it costs speed (docs/speed.md).
+    "portable": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE"},
+    # The AVX2 code of both libraries, without CBWR: faster, and the same bits only among CPUs
+    # of one vendor. MKL_ENABLE_INSTRUCTIONS caps MKL at AVX2 on Intel; on AMD, MKL takes its own
+    # path whatever it is told, so Intel and AMD CPUs write other bits from the first product.
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
     # Whatever each library picks for this CPU: the same bytes only on the same kind of CPU.
     "native": {},
@@ -40,17 +45,18 @@ log = logging.getLogger(__name__)
 
 def pin_cpu_kernels(kernels: str) -> None:
     """Set the environment that makes torch and MKL use `kernels` (a key of CPU_KERNELS)."""
-    if kernels == "avx2":
+    if kernels != "native":
         if platform.machine().lower() not in X86_64:
             log.warning(
-                f"runtime.cpu_kernels: 'avx2' is x86-64 code; this {platform.machine()} machine "
-                "uses its own kernels (other bits than the committed models)"
+                f"runtime.cpu_kernels: '{kernels}' is x86-64 code; this {platform.machine()} "
+                "machine uses its own kernels (other bits than the committed models)"
             )
             return
         if not has_avx2():
             raise UserError(
-                "params.yaml: runtime.cpu_kernels: 'avx2' needs a CPU with AVX2, and this one "
-                "has none; set it to 'native' (the model bytes will differ from the committed ones)"
+                f"params.yaml: runtime.cpu_kernels: '{kernels}' needs a CPU with AVX2, and this "
+                "one has none; set it to 'native' (the model bytes will differ from the "
+                "committed ones)"
             )
     if "torch" in sys.modules:
         raise RuntimeError("pin_cpu_kernels() must run before torch is imported")
@@ -108,7 +114,8 @@ def start(threads: int, device: str, seed: int | None = None) -> "torch.device":
 
 def describe(device: "torch.device") -> str:
     """The device, and on the CPU the kernels in use as torch reports them from inside this
-    process: 'cpu (ATen AVX2, MKL AVX2)'."""
+    process: 'cpu (ATen AVX2, MKL COMPATIBLE)'. MKL's part is what the environment asked of it:
+    its reproducibility mode if one is set, else its instruction cap, else 'native'."""
     import torch
 
     if device.type != "cpu":
@@ -116,4 +123,5 @@ def describe(device: "torch.device") -> str:
     aten = f"ATen {torch.backends.cpu.get_cpu_capability()}"
     if platform.machine().lower() not in X86_64:  # torch for ARM does its products without MKL
         return f"cpu ({aten})"
-    return f"cpu ({aten}, MKL {os.environ.get('MKL_ENABLE_INSTRUCTIONS', 'native')})"
+    mkl = os.environ.get("MKL_CBWR") or os.environ.get("MKL_ENABLE_INSTRUCTIONS", "native")
+    return f"cpu ({aten}, MKL {mkl})"
