@@ -26,10 +26,12 @@ test: $(VENV)/.installed-test check-lock
 	ruff check .
 	python -m pytest --durations=15 --durations-min=10
 
-# The unit layer with the long property-based search (10,000 examples a test), on demand: for
-# a change to what the properties guard, not for every commit (docs/testing.md).
+# On demand, for a change to what they guard, not for every commit (docs/testing.md): the unit
+# layer with the long property-based search (10,000 examples a test), and the cross-CPU check
+# under six emulated CPU models of both vendors instead of two.
 test-long: $(VENV)/.installed-test
 	python -m pytest -m "not e2e" --hypothesis-profile=long --durations=5
+	python -m pytest tests/test_e2e_cpus.py --cpu-models=long
 
 # `uv pip sync` makes the venv exactly the lock (and removes what is not in it); the test lock
 # holds the whole runtime lock, so `make repro` and `make test` can follow each other.

@@ -13,8 +13,9 @@ that state moves (on the 2-core machine we measure on, the same epoch took 0.41 
 within minutes, while the floor moved far less), so the table shows the spread with the median.
 
 Everything runs on the CPU kernels of params.yaml (`runtime.cpu_kernels`), pinned before torch
-loads as in every stage. The last table times that pin against `native` (each library's own
-choice for this CPU), in fresh processes, since the pin cannot change once torch has loaded.
+loads as in every stage. The last table is the price of portability: each value of
+`runtime.cpu_kernels` (portable, avx2, native) timed against the others per optimizer, batch
+size and thread count, in fresh processes, since a pin cannot change once torch has loaded.
 """
 
 import argparse
@@ -124,53 +125,64 @@ def peak_rss_mb(path: str, batch_size: int, threads: int) -> float:
     return json.loads(output)["peak_rss_mb"]
 
 
-def pipeline_batch_sizes() -> list[tuple[str, int]]:
-    """Each optimizer with the batch size params.yaml trains it at."""
-    values = params.load()
-    return [(name, params.training(values, f"train_{name}").loop.batch_size) for name in OPTIMIZERS]
+# The price of each CPU kernel set: every optimizer at the batch sizes the pipeline and the study
+# train at, with the pipeline's threads and with the study's one thread a run.
+PIN_COST_BATCH_SIZES = (64, 128, 256)
 
 
-def pin_cost_epochs(threads: int) -> None:
+def pin_cost_epochs(threads: list[int]) -> None:
     """In a child process of `pin_cost`, pinned before it imported this module: print the seconds
-    of one epoch per optimizer at its pipeline batch size, each after an untimed one (the first
-    epoch of a process pays one-time set-up)."""
-    torch.set_num_threads(threads)
+    of one epoch per optimizer, batch size and thread count, each after an untimed one (the
+    first epoch of a process pays one-time set-up)."""
     data = train_split()
     seconds = {}
-    for name, batch_size in pipeline_batch_sizes():
-        our_epoch(data, batch_size, name)
-        seconds[name] = our_epoch(data, batch_size, name)
+    for count in threads:
+        torch.set_num_threads(count)
+        for name in OPTIMIZERS:
+            for batch_size in PIN_COST_BATCH_SIZES:
+                our_epoch(data, batch_size, name)
+                seconds[f"{name} {batch_size} {count}"] = our_epoch(data, batch_size, name)
     print(json.dumps(seconds))
 
 
 # A child of `pin_cost`: it pins as the stages do, then imports this module (not as __main__).
 PIN_COST_CHILD = (
     "import sys; from mnist_pipeline import runtime; runtime.pin_cpu_kernels(sys.argv[1]); "
-    "from benchmarks import loop; loop.pin_cost_epochs(int(sys.argv[2]))"
+    "from benchmarks import loop; loop.pin_cost_epochs([int(n) for n in sys.argv[2:]])"
 )
 
 
 def pin_cost(rounds: int, threads: int) -> None:
-    """The cost of `runtime.cpu_kernels: avx2` against `native`, timed in fresh processes (the
-    pin works only before torch loads), alternating so that drift hits both."""
+    """Each CPU kernel set of `runtime.cpu_kernels` against the others, timed in fresh processes
+    (a pin works only before torch loads), alternating so that drift hits all of them alike.
+    The ratios are taken within a round, then the median over rounds."""
+    counts = sorted({threads, 1}, reverse=True)
     times = {kernels: [] for kernels in runtime.CPU_KERNELS}
     for _ in range(rounds):
         for kernels in times:
-            child = [sys.executable, "-c", PIN_COST_CHILD, kernels, str(threads)]
+            child = [sys.executable, "-c", PIN_COST_CHILD, kernels, *map(str, counts)]
             output = subprocess.run(child, capture_output=True, text=True, check=True).stdout
             times[kernels].append(json.loads(output))
-    print("cost of the CPU kernel pin, one epoch per fresh process, alternating:")
     print(
-        f"{'optimizer':>9}  {'batch':>5}  {'avx2 s/epoch':>12}  {'native s/epoch':>14}  "
-        "avx2 / native (range)"
+        f"price of the CPU kernel sets, one epoch per fresh process, {rounds} rounds alternating:"
     )
-    for name, batch_size in pipeline_batch_sizes():
-        pinned, native = ([run[name] for run in times[k]] for k in ("avx2", "native"))
-        ratios = [a / b for a, b in zip(pinned, native, strict=True)]
+    print(
+        f"{'optimizer':>9}  {'batch':>5}  {'threads':>7}  {'portable s':>10}  {'avx2 s':>6}  "
+        f"{'native s':>8}  {'portable / avx2 (range)':>23}  portable / native (range)"
+    )
+    for key in times["portable"][0]:
+        name, batch_size, count = key.split()
+        portable, avx2, native = (
+            [run[key] for run in times[k]] for k in ("portable", "avx2", "native")
+        )
+        cells = []
+        for other in (avx2, native):
+            ratios = [a / b for a, b in zip(portable, other, strict=True)]
+            cells.append(f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
         print(
-            f"{name:>9}  {batch_size:>5}  {statistics.median(pinned):>12.3f}  "
-            f"{statistics.median(native):>14.3f}  {statistics.median(ratios):>5.2f}x "
-            f"({min(ratios):.2f}-{max(ratios):.2f})"
+            f"{name:>9}  {batch_size:>5}  {count:>7}  {statistics.median(portable):>10.3f}  "
+            f"{statistics.median(avx2):>6.3f}  {statistics.median(native):>8.3f}  "
+            f"{cells[0]:>23}  {cells[1]}"
         )
 
 
@@ -195,6 +207,10 @@ def main() -> None:
         return
 
     threads = params.runtime(params.load()).threads
+    if args.pin_cost_only:
+        print(f"machine: {runtime.machine_name()}; torch {torch.__version__}")
+        pin_cost(args.rounds, threads)
+        return
     torch.set_num_threads(threads)
     data = train_split()  # loaded once: every timed epoch trains on the same tensors
     samples = len(data[1])

@@ -5,13 +5,15 @@ import re
 import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
-from mnist_pipeline import idx
+from mnist_pipeline import idx, params, runtime
+from mnist_pipeline.study import protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -32,6 +34,85 @@ NO_NETWORK = (
     and subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0
     else []
 )
+
+
+class CpuModels(typing.NamedTuple):
+    """CPU models for qemu-x86_64 -cpu, per vendor, and whether the study's one thread a run is
+    checked besides the pipeline's threads."""
+
+    intel: list[str]
+    amd: list[str]
+    study_threads: bool
+
+
+# What tests/test_e2e_cpus.py emulates: `make test` one CPU of each vendor, `make test-long` six
+# of both vendors and several generations (Haswell 2013 to Milan 2021), at both thread counts.
+CPU_MODELS = {
+    "short": CpuModels(["Haswell"], ["EPYC-Rome"], study_threads=False),
+    "long": CpuModels(
+        ["Haswell", "Skylake-Client", "Cascadelake-Server-v5"],
+        ["EPYC", "EPYC-Rome", "EPYC-Milan"],
+        study_threads=True,
+    ),
+}
+
+
+# tests/test_e2e_cpus.py is collected last (below) and reads the fingerprints that
+# `fetched_project` starts in the background: emulated CPUs are slow (~30 s of CPU time a run,
+# most of it importing torch), and the other tests leave one of the two cores idle most of the
+# time, so they cost the suite far less this way than waited for in a row.
+CPU_CHECK_SELECTED = pytest.StashKey[bool]()
+CPU_FINGERPRINTS = pytest.StashKey[dict]()
+
+
+def start_cpu_fingerprints(
+    project: Path, models: CpuModels
+) -> dict[tuple[str, int], subprocess.Popen]:
+    """`python -m mnist_pipeline.fingerprint --cpu ...` started, not waited for, in `project`:
+    under the portable pin, this CPU and every model; under the old per-vendor pin (the negative
+    control), this CPU and the models of the other vendor. Keyed by (kernels, threads)."""
+    if not shutil.which("qemu-x86_64"):
+        return {}
+    here = runtime.cpu_info().get("vendor_id")
+    other = models.amd if here == "GenuineIntel" else models.intel
+    threads = {params.runtime(params.load(project / params.PARAMS_FILE)).threads}
+    if models.study_threads:
+        threads.add(protocol.load(project / protocol.PROTOCOL_FILE).threads)
+    checks = {"portable": ["native", *models.intel, *models.amd], "avx2": ["native", *other]}
+    return {
+        (kernels, count): subprocess.Popen(
+            ["python", "-m", "mnist_pipeline.fingerprint", "--kernels", kernels]
+            + ["--threads", str(count), "--cpu", *cpus],
+            cwd=project,
+            env=user_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for kernels, cpus in checks.items()
+        for count in sorted(threads)
+    }
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that read the background fingerprints run last, when those are done."""
+    late = [item for item in items if "cpu_fingerprints" in item.fixturenames]
+    items[:] = [item for item in items if item not in late] + late
+    config.stash[CPU_CHECK_SELECTED] = bool(late)
+
+
+@pytest.fixture(scope="session")
+def cpu_fingerprints(fetched_project, request) -> dict[tuple[str, int], subprocess.Popen]:
+    return request.config.stash.get(CPU_FINGERPRINTS, {})
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cpu-models",
+        choices=sorted(CPU_MODELS),
+        default="short",
+        help="which emulated CPUs tests/test_e2e_cpus.py compares (make test-long: long)",
+    )
 
 
 def user_env(extra: dict | None = None) -> dict:
@@ -117,11 +198,17 @@ def write_fake_raw(folder: Path, n_train: int = 600, n_test: int = 100, seed: in
 
 
 @pytest.fixture(scope="session")
-def fetched_project(tmp_path_factory) -> Path:
+def fetched_project(tmp_path_factory, request) -> Path:
     """A clone that ran `dvc repro preprocess` with the default `auto` source: real MNIST."""
     project = clone_project(tmp_path_factory.mktemp("fetched"))
     result = dvc("repro", "preprocess", cwd=project)
     (project / "repro.log").write_text(result.stdout + result.stderr)
+    if request.config.stash.get(CPU_CHECK_SELECTED, False):
+        # Now that real MNIST is here: the emulated runs go on while the other tests run.
+        cpus = copy_project(project, tmp_path_factory.mktemp("cpus") / "p")
+        runs = start_cpu_fingerprints(cpus, CPU_MODELS[request.config.getoption("--cpu-models")])
+        request.config.stash[CPU_FINGERPRINTS] = runs
+        request.addfinalizer(lambda: [process.kill() for process in runs.values()])
     return project
 
 

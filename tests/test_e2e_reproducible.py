@@ -44,20 +44,6 @@ def reproduced(fetched_project, tmp_path_factory):
     return project
 
 
-def intel_with_avx512() -> bool:
-    info = runtime.cpu_info()
-    return info.get("vendor_id") == "GenuineIntel" and "avx512f" in info.get("flags", "").split()
-
-
-# Measured on a 2-core Intel Xeon with AVX-512 (docs/reproducibility.md): with the AVX2 pin in
-# place, as MKL_VERBOSE confirms, training writes other model bytes than the committed ones,
-# and no MKL or oneDNN setting tried gives them. Strict: once such a CPU reproduces the
-# committed bytes, this marker fails and must go.
-@pytest.mark.xfail(
-    intel_with_avx512(),
-    reason="Intel CPUs with AVX-512 do not reproduce the committed model bytes (measured)",
-    strict=True,
-)
 def test_a_fresh_clone_reproduces_every_committed_byte(reproduced):
     changed = run(["git", "status", "--porcelain"], cwd=reproduced).stdout
     assert changed == "", f"on {cpu()}, a fresh `dvc repro` changed tracked files:\n{changed}"

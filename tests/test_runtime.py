@@ -18,7 +18,11 @@ REPORT = (
 def kernels_in_a_fresh_process(kernels: str) -> str:
     """What a process that pins `kernels` and then imports torch reports from inside."""
     # Started with the pin variables set the other way, so the pin has to override them.
-    other = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+    other = {
+        "ATEN_CPU_CAPABILITY": "default",
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+        "MKL_CBWR": "AUTO",
+    }
     result = subprocess.run(
         [sys.executable, "-c", REPORT, kernels],
         cwd=ROOT,
@@ -30,10 +34,14 @@ def kernels_in_a_fresh_process(kernels: str) -> str:
     return result.stdout.strip()
 
 
-def test_avx2_pin_is_in_effect_once_torch_loads():
+@pytest.mark.parametrize(
+    "kernels, reported",
+    [("portable", "cpu (ATen AVX2, MKL COMPATIBLE)"), ("avx2", "cpu (ATen AVX2, MKL AVX2)")],
+)
+def test_a_pin_is_in_effect_once_torch_loads(kernels, reported):
     if not runtime.has_avx2():
         pytest.skip("this CPU has no AVX2")
-    assert kernels_in_a_fresh_process("avx2") == "cpu (ATen AVX2, MKL AVX2)"
+    assert kernels_in_a_fresh_process(kernels) == reported
 
 
 def test_native_lets_torch_pick_the_widest_kernels():
@@ -46,7 +54,7 @@ def test_pinning_after_torch_loaded_is_a_bug_not_a_silent_no_op():
     import torch  # noqa: F401  (what the stages must not do before pinning)
 
     with pytest.raises(RuntimeError, match="before torch is imported"):
-        runtime.pin_cpu_kernels("avx2")
+        runtime.pin_cpu_kernels("portable")
 
 
 def test_has_avx2_reads_the_cpu_flags(tmp_path):
@@ -62,9 +70,9 @@ def test_a_cpu_without_avx2_is_told_to_use_native(monkeypatch):
     monkeypatch.setattr(runtime, "has_avx2", lambda: False)
     monkeypatch.setattr(runtime.platform, "machine", lambda: "x86_64")
     with pytest.raises(
-        UserError, match="runtime.cpu_kernels: 'avx2' needs a CPU with AVX2.*'native'"
+        UserError, match="runtime.cpu_kernels: 'portable' needs a CPU with AVX2.*'native'"
     ):
-        runtime.pin_cpu_kernels("avx2")
+        runtime.pin_cpu_kernels("portable")
 
 
 @pytest.mark.parametrize("kernels", sorted(runtime.CPU_KERNELS))
@@ -76,15 +84,16 @@ def test_params_accept_every_kernel_set_the_runtime_knows(kernels):
 def test_an_unknown_kernel_set_names_the_key():
     raw = {"runtime": {"device": "cpu", "cpu_kernels": "avx512", "threads": 2}}
     with pytest.raises(
-        UserError, match="runtime.cpu_kernels: expected 'avx2' or 'native', got 'avx512'"
+        UserError,
+        match="runtime.cpu_kernels: expected 'portable', 'avx2' or 'native', got 'avx512'",
     ):
         params.runtime(raw)
 
 
-def test_on_arm_the_avx2_pin_says_it_does_not_apply(monkeypatch, caplog):
+def test_on_arm_the_x86_pin_says_it_does_not_apply(monkeypatch, caplog):
     import torch
 
     monkeypatch.setattr(runtime.platform, "machine", lambda: "aarch64")
-    runtime.pin_cpu_kernels("avx2")
+    runtime.pin_cpu_kernels("portable")
     assert "this aarch64 machine uses its own kernels" in caplog.text
     assert "MKL" not in runtime.describe(torch.device("cpu"))  # torch for ARM does not use MKL
