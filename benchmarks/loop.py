@@ -191,6 +191,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=5, help="epochs timed per path and batch size"
     )
+    parser.add_argument(
+        "--pin-cost-only", action="store_true", help="only the price of the CPU kernel sets"
+    )
     parser.add_argument("--rss-of", choices=["ours", "classic"], help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=64, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)

@@ -5,8 +5,9 @@ One module per concept; the stages in `stages/` are thin scripts over them.
 Data:      `idx` (the file format), `download` (where the bytes come from, verified),
            `dataset` (the seeded split, and loading it back).
 Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, threads, seed and
-           device: where the arithmetic runs), `training` (the loop), `evaluation` (loss,
-           accuracy and the test report), `scores` (classification scores, numpy only).
+           device: where the arithmetic runs), `fingerprint` (which bits a CPU computes, here or
+           emulated), `training` (the loop), `evaluation` (loss, accuracy and the test report),
+           `scores` (classification scores, numpy only).
 Results:   `figures` (the PNGs), `offline_plots` (the page `dvc plots show` renders offline),
            `draw_page` (the page where both models read a digit you draw), `predict` (a
            trained model on your own images), `report` (what a change did to the results,

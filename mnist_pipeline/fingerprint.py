@@ -36,7 +36,8 @@ QEMU_NOISE = "TCG doesn't support requested feature"
 
 
 def compute(raw: Path, kernels: str, threads: int, steps: int) -> dict:
-    """{'adam': [md5 after step 1, ...], 'sgd': [...], 'forward': md5}, in this process."""
+    """In this process: {'train_adam': [md5 of the weights after step 1, ...], 'train_sgd': [...],
+    'forward': md5 of the test logits, 'describe': the kernels torch reports}."""
     values = params.load()
     runtime.pin_cpu_kernels(kernels)
     import torch
@@ -51,9 +52,9 @@ def compute(raw: Path, kernels: str, threads: int, steps: int) -> dict:
     sections = {name: params.training(values, name) for name in ("train_adam", "train_sgd")}
     # The schedule spans a whole run on the training split, as in `train`.
     examples = len(train.labels) - params.data(values).val_size
-    rows = steps * max(cfg.loop.batch_size for cfg in sections.values())
+    needed = steps * max(cfg.loop.batch_size for cfg in sections.values())
     # Copies: the raw arrays are read-only views of the files, which torch warns about.
-    train = dataset.Split(train.images[:rows].copy(), train.labels[:rows].copy())
+    train = dataset.Split(train.images[:needed].copy(), train.labels[:needed].copy())
     test = dataset.Split(test.images.copy(), test.labels.copy())
     images, labels = to_tensors(train, device)
     result = {"describe": runtime.describe(device)}
@@ -67,6 +68,7 @@ def compute(raw: Path, kernels: str, threads: int, steps: int) -> dict:
         order = torch.Generator().manual_seed(seed)
         digests = []
         for step in range(steps):
+            # One step: `train_epoch` over exactly one batch of the training images.
             rows = slice(step * batch, (step + 1) * batch)
             training.train_epoch(
                 model, optimizer, schedule, images[rows], labels[rows], batch, order, progress=False

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 def table(process) -> tuple[int, dict[str, str]]:
     """The exit status, and each CPU's fingerprint from the table it printed."""
     stdout, stderr = process.communicate()
+    print(stderr.partition("\n")[0], stdout, sep="\n")  # what was compared: `pytest -rP` shows it
     rows = dict(line.split()[:2] for line in stdout.splitlines())
     assert rows, stderr
     return process.returncode, rows
