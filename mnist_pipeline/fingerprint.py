@@ -135,10 +135,9 @@ def compare(args: argparse.Namespace) -> bool:
 
 
 def main(args: argparse.Namespace) -> None:
-    if args.kernels is None:
-        args.kernels = params.runtime(params.load()).cpu_kernels
-    if args.threads is None:
-        args.threads = params.runtime(params.load()).threads
+    settings = params.runtime(params.load())
+    args.kernels = args.kernels or settings.cpu_kernels
+    args.threads = args.threads or settings.threads
     if not (args.raw / "train-images-idx3-ubyte").exists():
         raise UserError(f"{args.raw}: no MNIST files here; run `dvc repro download` first")
     if args.cpu:
@@ -155,6 +154,13 @@ def main(args: argparse.Namespace) -> None:
     print(f"fingerprint {summary(result)}  ({result['describe']}, {args.threads} threads)")
 
 
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number >= 1, or argparse's one-line usage error."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 if __name__ == "__main__":
     parser = cli.parser(__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -166,9 +172,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--kernels", choices=sorted(runtime.CPU_KERNELS), help="default: runtime.cpu_kernels"
     )
-    parser.add_argument("--threads", type=int, help="default: runtime.threads")
-    parser.add_argument("--steps", type=int, default=3, help="training steps per optimizer")
+    parser.add_argument("--threads", type=at_least_one, help="default: runtime.threads")
+    parser.add_argument("--steps", type=at_least_one, default=3, help="steps per optimizer")
     parser.add_argument("--raw", type=Path, default=Path("data/raw"), help="the MNIST IDX files")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="CPUs run at once")
+    parser.add_argument(
+        "--jobs", type=at_least_one, default=os.cpu_count(), help="CPUs run at once"
+    )
     parser.add_argument("--json", action="store_true", help="print the digests as JSON")
     cli.run(main, parser)
