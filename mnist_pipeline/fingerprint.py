@@ -35,10 +35,10 @@ QEMU = "qemu-x86_64"
 QEMU_NOISE = "TCG doesn't support requested feature"
 
 
-def compute(raw: Path, kernels: str, threads: int, steps: int) -> dict:
-    """In this process: {'train_adam': [md5 of the weights after step 1, ...], 'train_sgd': [...],
-    'forward': md5 of the test logits, 'describe': the kernels torch reports}."""
-    values = params.load()
+def compute(values: dict, raw: Path, kernels: str, threads: int, steps: int) -> dict:
+    """In this process, for the params `values`: {'train_adam': [md5 of the weights after step
+    1, ...], 'train_sgd': [...], 'forward': md5 of the test logits, 'describe': the kernels torch
+    reports}."""
     runtime.pin_cpu_kernels(kernels)
     import torch
 
@@ -135,7 +135,8 @@ def compare(args: argparse.Namespace) -> bool:
 
 
 def main(args: argparse.Namespace) -> None:
-    settings = params.runtime(params.load())
+    values = params.load()
+    settings = params.runtime(values)
     args.kernels = args.kernels or settings.cpu_kernels
     args.threads = args.threads or settings.threads
     if not (args.raw / "train-images-idx3-ubyte").exists():
@@ -144,7 +145,7 @@ def main(args: argparse.Namespace) -> None:
         if not compare(args):
             raise UserError("the CPUs above compute other bits with these kernels")
         return
-    result = compute(args.raw, args.kernels, args.threads, args.steps)
+    result = compute(values, args.raw, args.kernels, args.threads, args.steps)
     if args.json:
         print(json.dumps(result))
         return

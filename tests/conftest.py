@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from mnist_pipeline import idx, params, runtime
+from mnist_pipeline import fingerprint, idx, params, runtime
 from mnist_pipeline.study import protocol
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,9 +44,15 @@ class CpuModels(typing.NamedTuple):
     amd: list[str]
     study_threads: bool
 
+    def other_vendor(self, vendor_id: str) -> list[str]:
+        """The models of the vendor that is not `vendor_id` (cpuinfo's 'GenuineIntel' or
+        'AuthenticAMD')."""
+        return self.amd if vendor_id == "GenuineIntel" else self.intel
+
 
 # What tests/test_e2e_cpus.py emulates: `make test` one CPU of each vendor, `make test-long` six
 # of both vendors and several generations (Haswell 2013 to Milan 2021), at both thread counts.
+X86_VENDORS = ("GenuineIntel", "AuthenticAMD")
 CPU_MODELS = {
     "short": CpuModels(["Haswell"], ["EPYC-Rome"], study_threads=False),
     "long": CpuModels(
@@ -71,10 +77,10 @@ def start_cpu_fingerprints(
     """`python -m mnist_pipeline.fingerprint --cpu ...` started, not waited for, in `project`:
     under the portable pin, this CPU and every model; under the old per-vendor pin (the negative
     control), this CPU and the models of the other vendor. Keyed by (kernels, threads)."""
-    if not shutil.which("qemu-x86_64"):
-        return {}
     here = runtime.cpu_info().get("vendor_id")
-    other = models.amd if here == "GenuineIntel" else models.intel
+    if not shutil.which(fingerprint.QEMU) or here not in X86_VENDORS:
+        return {}  # the test says why
+    other = models.other_vendor(here)
     threads = {params.runtime(params.load(project / params.PARAMS_FILE)).threads}
     if models.study_threads:
         threads.add(protocol.load(project / protocol.PROTOCOL_FILE).threads)

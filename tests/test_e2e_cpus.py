@@ -15,7 +15,8 @@ import shutil
 import pytest
 
 from mnist_pipeline import runtime
-from tests.conftest import CPU_MODELS
+from mnist_pipeline.fingerprint import QEMU
+from tests.conftest import CPU_MODELS, X86_VENDORS
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +33,12 @@ def table(process) -> tuple[int, dict[str, str]]:
 def test_intel_and_amd_compute_the_same_bits_with_the_portable_pin_and_not_without(
     cpu_fingerprints, request
 ):
-    if not shutil.which("qemu-x86_64"):
-        pytest.fail("qemu-x86_64 is not installed; .ci/run installs it (apt-get install qemu-user)")
+    if not shutil.which(QEMU):
+        pytest.fail(f"{QEMU} is not installed; .ci/run installs it (apt-get install qemu-user)")
     here = runtime.cpu_info().get("vendor_id")
-    if here not in ("GenuineIntel", "AuthenticAMD"):
+    if here not in X86_VENDORS:
         pytest.skip("not an x86-64 CPU of Intel or AMD: nothing to compare it with")
-    models = CPU_MODELS[request.config.getoption("--cpu-models")]
-    other = models.amd if here == "GenuineIntel" else models.intel
+    other = CPU_MODELS[request.config.getoption("--cpu-models")].other_vendor(here)
     assert cpu_fingerprints
     for (kernels, threads), process in cpu_fingerprints.items():
         status, rows = table(process)
