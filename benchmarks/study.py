@@ -2,7 +2,7 @@
 
 Run after `dvc repro download` (it copies data/raw):
 
-    python -m benchmarks.study              # ~4 min a round on 2 cores
+    python -m benchmarks.study              # ~6 min a round on 2 cores
 
 A temporary copy of the project (the working tree as it is) gets a small protocol with the real
 cells: 2 arms, 4 lrs, 2 tuning seeds, 2 rerun seeds, 10 epochs, so 16 tuning cells and 4
@@ -12,11 +12,17 @@ reruns. Each round times, one after the other so that drift in machine speed hit
 (b) the engine, one worker: `python -m mnist_pipeline.study --jobs 1` from nothing (no results,
     no lock, no run-cache), which runs the same 20 trainings and adds DVC's status calls, the
     records in study/dvc.lock and the run-cache, and the select and report stages;
-(c) the engine with one worker per core: what the machine does with all of them.
-The overhead is b / a per round (same work on the same single core); c / a is the speed-up.
+(c) the engine with one worker per core: what the machine does with all of them;
+(d) the engine on a Dask cluster of this machine: a scheduler and one `dask worker` per core,
+    each a separate process on 127.0.0.1, started fresh before the round (untimed, as a cluster
+    outlives the runs it serves): `python -m mnist_pipeline.study --scheduler ADDRESS`.
+The overhead is b / a per round (same work on the same single core); c / a is the speed-up, and
+d / c what Dask's scheduler, its messages and the pickled results cost against local processes.
 """
 
 import argparse
+import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -103,8 +109,63 @@ def copy_project(dest: Path) -> Path:
 def reset(project: Path) -> None:
     """Back to the committed state: no cell results, no lock entries, no run-cache."""
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=project, check=True)
+    # -x: the study's run-cache too, in study/.dvc/cache, which git ignores.
     subprocess.run(["git", "clean", "-fdxq", "study", "scratch-cells"], cwd=project, check=True)
-    shutil.rmtree(project / ".dvc" / "cache" / "runs", ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dask_cluster(project: Path, workers: int):
+    """A Dask scheduler and `workers` single-threaded workers on 127.0.0.1, running `project`'s
+    code; yields the scheduler's address, and stops every process it started by its id."""
+    dask = [str(Path(sys.executable).parent / "dask")]
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    folder = Path(tempfile.mkdtemp(prefix="dask-", dir=project.parent))
+    processes = []
+
+    def start(*args: str) -> None:
+        with open(folder / f"{len(processes)}.log", "w") as log:
+            processes.append(
+                subprocess.Popen(
+                    [*dask, *args, "--no-dashboard"],
+                    cwd=project,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+
+    def wait_for(condition) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            if time.monotonic() > deadline:
+                sys.exit(f"the Dask cluster did not start: see {folder}")
+            time.sleep(0.05)
+
+    try:
+        file = folder / "scheduler.json"
+        start("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(file))
+        wait_for(lambda: file.exists() and file.read_text())
+        address = json.loads(file.read_text())["address"]
+        for n in range(workers):
+            start(
+                "worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--local-directory",
+                str(folder / f"w{n}"),
+            )
+        logs = [folder / f"{n + 1}.log" for n in range(workers)]
+        wait_for(lambda: all("Registered to" in log.read_text() for log in logs))
+        yield address
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def timed(command: list[str], project: Path) -> float:
@@ -129,20 +190,32 @@ def main() -> None:
             "b": [*study, "--jobs", "1"],
             "c": [*study, "--jobs", str(cores)],
         }
-        seconds = {name: [] for name in commands}
-        print(f"round  (a) back to back  (b) engine, 1 worker  b/a  (c) engine, {cores} jobs  c/a")
+        seconds = {name: [] for name in [*commands, "d"]}
+        print(
+            f"round  (a) back to back  (b) engine, 1 worker  b/a  (c) engine, {cores} jobs  c/a"
+            f"  (d) Dask, {cores} workers  d/c"
+        )
         for round_ in range(1, args.rounds + 1):
             for name, command in commands.items():
                 reset(project)
                 seconds[name].append(timed(command, project))
-            a, b, c = (seconds[name][-1] for name in commands)
-            print(f"{round_:>5}  {a:>15.1f}s  {b:>19.1f}s  {b / a:.2f}  {c:>21.1f}s  {c / a:.2f}")
-        ratios = [b / a for a, b in zip(seconds["a"], seconds["b"], strict=True)]
-        speedups = [c / a for a, c in zip(seconds["a"], seconds["c"], strict=True)]
+            reset(project)
+            with dask_cluster(project, cores) as address:
+                seconds["d"].append(timed([*study, "--scheduler", address], project))
+            a, b, c, d = (seconds[name][-1] for name in seconds)
+            print(
+                f"{round_:>5}  {a:>15.1f}s  {b:>19.1f}s  {b / a:.2f}  {c:>21.1f}s  {c / a:.2f}"
+                f"  {d:>20.1f}s  {d / c:.2f}"
+            )
+
+        def median_ratio(top: str, bottom: str) -> str:
+            ratios = [x / y for x, y in zip(seconds[top], seconds[bottom], strict=True)]
+            low, high = min(ratios), max(ratios)
+            return f"{statistics.median(ratios):.2f} (range {low:.2f}-{high:.2f})"
+
         print(
-            f"median: engine overhead b/a {statistics.median(ratios):.2f} "
-            f"(range {min(ratios):.2f}-{max(ratios):.2f}); with {cores} workers c/a "
-            f"{statistics.median(speedups):.2f}"
+            f"median: engine overhead b/a {median_ratio('b', 'a')}; with {cores} workers c/a "
+            f"{median_ratio('c', 'a')}; on {cores} Dask workers d/c {median_ratio('d', 'c')}"
         )
 
 

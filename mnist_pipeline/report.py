@@ -9,6 +9,7 @@ name); without TARGET, the workspace. OUT/report.md holds:
   float noise such as 0.009000000000000001 fills the Change column);
 - the params that changed, from `dvc params diff --md`;
 - the lines of the study's report (its table and verdicts) that changed, if any did;
+- the same three for the optimizer study, a DVC project of its own in study/;
 - every plot of the dvc.yaml files, from `dvc plots diff --json`: each chart drawn once with
   both revisions in it, and each image plot once if it is the same at both, else side by side.
 The pictures go to OUT/plots/. vl-convert draws the charts with the vega it bundles, DVC reads
@@ -30,7 +31,8 @@ from mnist_pipeline import cli
 from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
 
-STUDY_REPORT = "study/report.md"
+STUDY = "study"  # the optimizer study's DVC project
+STUDY_REPORT = f"{STUDY}/report.md"
 # What DVC calls the working tree in its tables and plot data.
 WORKSPACE = "workspace"
 
@@ -120,17 +122,26 @@ def write_report(base: str, target: str | None, out: Path) -> list[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
-        images = scratch / "dvc-images"  # where DVC puts each revision's image plots
-        # Three dvc processes side by side: each spends most of its time loading the pipeline.
+        # The same three diffs in each DVC project, the pipeline's and the study's (a project
+        # of its own, in study/): six dvc processes side by side, as each spends most of its
+        # time loading its pipeline. DVC puts each revision's image plots in `images`.
+        jobs = [
+            (project, command)
+            for project, images in ((None, scratch / "dvc-images"), (STUDY, scratch / "study"))
+            for command in [
+                ("metrics", "diff", *revs, "--md", "--precision", "4"),
+                ("params", "diff", *revs, "--md"),
+                ("plots", "diff", *revs, "--json", "-o", str(images)),
+            ]
+        ]
         with ThreadPoolExecutor() as pool:
-            metrics, params, plots = pool.map(
-                lambda args: dvc(*args, capture=True),
-                [
-                    ("metrics", "diff", *revs, "--md", "--precision", "4"),
-                    ("params", "diff", *revs, "--md"),
-                    ("plots", "diff", *revs, "--json", "-o", str(images)),
-                ],
+            metrics, params, plots, study_metrics, study_params, study_plots = pool.map(
+                lambda job: dvc(*job[1], capture=True, cwd=job[0]), jobs
             )
+        study_plots = {
+            f"{STUDY}/{plot_id}": entries
+            for plot_id, entries in json.loads(study_plots)["data"].items()
+        }
         report = scratch / "report"
         report.mkdir()
         sections = [
@@ -138,8 +149,10 @@ def write_report(base: str, target: str | None, out: Path) -> list[Path]:
             "## Metrics\n\n" + diff_table(metrics, "No metric changed."),
             "## Params\n\n" + diff_table(params, "No param changed."),
             "## The study's verdicts\n\n" + study_section(changed),
+            f"Its metrics, in {STUDY}/:\n\n" + diff_table(study_metrics, "No metric changed."),
+            f"Its params, in {STUDY}/:\n\n" + diff_table(study_params, "No param changed."),
             "## Plots",
-            *render_plots(json.loads(plots)["data"], report, labels),
+            *render_plots(json.loads(plots)["data"] | study_plots, report, labels),
         ]
         (report / "report.md").write_text("\n\n".join(sections) + "\n")
         # The old report goes only once the new one is whole.

@@ -11,9 +11,17 @@ import yaml
 
 from tests.conftest import BIN, ROOT
 
+
+def from_root(stage: dict) -> dict:
+    """A stage of the study's own DVC project with its deps as paths from the repository root,
+    where its commands run (`cd ..`), like the pipeline's."""
+    deps = [dep[3:] if dep.startswith("../") else f"study/{dep}" for dep in stage.get("deps", [])]
+    return {**stage, "deps": deps}
+
+
 # The pipeline and the optimizer study's, by the name `dvc status` gives their stages.
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] | {
-    f"study/dvc.yaml:{name}": stage
+    f"study/dvc.yaml:{name}": from_root(stage)
     for name, stage in yaml.safe_load((ROOT / "study" / "dvc.yaml").read_text())["stages"].items()
 }
 # `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml).
@@ -90,9 +98,9 @@ def test_a_cell_depends_on_the_fingerprint_of_exactly_the_code_it_runs(name):
 def test_the_fingerprint_holds_the_settings_its_stage_lists_as_params():
     from stages import study_inputs
 
-    assert STAGES[INPUTS]["params"] == [
-        *study_inputs.ROOT_KEYS,
-        {"study/params.yaml": study_inputs.PROTOCOL_KEYS},
+    assert STAGES[INPUTS]["params"] == [  # relative to study/, the study's DVC project
+        {"../params.yaml": study_inputs.ROOT_KEYS},
+        {"params.yaml": study_inputs.PROTOCOL_KEYS},
     ]
 
 

@@ -3,11 +3,17 @@ seeds, 1 epoch on 10,000 training images), through the engine and the real `dvc`
 temporary clone."""
 
 import json
+import os
 import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import copy_project, dvc, git_commit, one_error, run
+from tests.conftest import BIN, copy_project, dvc, git_commit, one_error, run, user_env
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +42,9 @@ threads: 1
 """
 
 
-def study(project, *args, check=True):
-    return run(["python", "-m", "mnist_pipeline.study", *args], cwd=project, check=check)
+def study(project, *args, check=True, env=None):
+    command = ["python", "-m", "mnist_pipeline.study", *args]
+    return run(command, cwd=project, check=check, env_extra=env)
 
 
 def trained(result) -> list[int]:
@@ -50,7 +57,7 @@ def restored(result) -> list[int]:
 
 
 def stale(project) -> str:
-    return dvc("status", "study/dvc.yaml", cwd=project).stdout
+    return dvc("status", cwd=project / "study").stdout  # the study's own DVC project
 
 
 def tiny_copy(prepared_project, dest):
@@ -97,8 +104,8 @@ def test_the_study_survives_a_failed_cell_reuses_what_ran_and_matches_dvc_s_own_
 
     # DVC running the stage command itself, in a fresh process, writes the same bytes as the
     # engine's worker did.
-    dvc("repro", "--force", "--single-item", "study/dvc.yaml:tune@adam-128-0.1-2", cwd=tiny)
-    dvc("repro", "--force", "--single-item", "study/dvc.yaml:rerun@momentum-128-102", cwd=tiny)
+    dvc("repro", "--force", "--single-item", "tune@adam-128-0.1-2", cwd=tiny / "study")
+    dvc("repro", "--force", "--single-item", "rerun@momentum-128-102", cwd=tiny / "study")
     assert run(["git", "status", "--porcelain"], cwd=tiny).stdout == ""
 
 
@@ -129,15 +136,22 @@ def test_a_change_to_the_protocol_or_the_code_makes_every_cell_stale(tiny):
 
     training = tiny / "mnist_pipeline" / "training.py"
     training.write_text(training.read_text() + "\n# a change\n")
-    status = dvc("status", cwd=tiny).stdout  # the root's plain `dvc status` reports the study
-    assert "study/dvc.yaml:inputs" in status and "mnist_pipeline/training.py" in status
+    # The root's `dvc status` never loads the study (a DVC project of its own); the commit hook
+    # checks both projects, so a stale study cannot be committed unnoticed.
+    hook = run(
+        ["pre-commit", "run", "dvc-lock", "--all-files"],
+        cwd=tiny,
+        check=False,
+        env_extra={"PRE_COMMIT_HOME": str(tiny.parent / "pre-commit")},  # not the user's cache
+    )
+    assert hook.returncode == 1, hook.stdout
+    assert "inputs:" in hook.stdout and "training.py" in hook.stdout, hook.stdout
+    assert " study/dvc.lock: not what the pipeline above records" in hook.stdout, hook.stdout
     # Once the fingerprint is rewritten (the engine's first step), every cell is stale.
-    dvc("repro", "--single-item", "study/dvc.yaml:inputs", cwd=tiny)
+    dvc("repro", "--single-item", "inputs", cwd=tiny / "study")
     status = stale(tiny)
-    cells = [
-        line for line in status.splitlines() if re.match(r"study/dvc.yaml:(tune|rerun)@", line)
-    ]
-    assert len(cells) == 8 + 4 and "study/inputs.json" in status, status
+    cells = [line for line in status.splitlines() if re.match(r"(tune|rerun)@", line)]
+    assert len(cells) == 8 + 4 and "inputs.json" in status, status
     run(["git", "checkout", "--", "."], cwd=tiny)
     assert "up to date" in stale(tiny)
 
@@ -149,8 +163,8 @@ def test_cells_trained_by_another_clone_that_shares_the_cache_are_restored_not_t
     shared = tmp_path / "shared-cache"
     here = tiny_copy(prepared_project, tmp_path / "here")
     there = copy_project(here, tmp_path / "there")
-    for clone in (here, there):
-        dvc("cache", "dir", "--local", str(shared), cwd=clone)
+    for clone in (here, there):  # the study's own DVC project keeps the run-cache
+        dvc("cache", "dir", "--local", str(shared), cwd=clone / "study")
 
     share = study(there, "--cells", "tune@adam-*")
     assert trained(share) == [4] and "4 stale tune cells do not match" in share.stderr
@@ -161,3 +175,109 @@ def test_cells_trained_by_another_clone_that_shares_the_cache_are_restored_not_t
     for cell in (there / "study" / "cells" / "tune").glob("adam-*.json"):
         assert (here / "study" / "cells" / "tune" / cell.name).read_bytes() == cell.read_bytes()
     assert "up to date" in stale(here)
+
+
+class Cluster:
+    """A Dask scheduler and `dask worker`s, each a separate process on 127.0.0.1 (each standing
+    in for a machine), stopped by its process id when the test ends."""
+
+    def __init__(self, folder: Path, checkout: Path):
+        self.folder, self.processes = folder, {}
+        # The scheduler unpickles the tasks too: it runs with the driver's code, as Dask expects.
+        self.start("scheduler", checkout, "scheduler", "--host", "127.0.0.1", "--port", "0")
+        file = folder / "scheduler.json"
+        wait_for(lambda: file.exists() and file.read_text(), file)
+        self.address = json.loads(file.read_text())["address"]
+
+    def start(self, name: str, checkout: Path, *args: str) -> None:
+        if args[0] == "scheduler":
+            args = (*args, "--scheduler-file", str(self.folder / "scheduler.json"))
+        with open(self.folder / f"{name}.log", "w") as log:  # the process keeps its own copy
+            self.processes[name] = subprocess.Popen(
+                [BIN / "dask", *args, "--no-dashboard"],
+                cwd=checkout,
+                env=user_env({"PYTHONPATH": str(checkout)}),  # the checkout's code, as on a machine
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def worker(self, name: str, checkout: Path) -> None:
+        """A worker with one thread and no nanny, so that killing its id kills the worker."""
+        options = ["--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--name", name]
+        scratch = ["--local-directory", str(self.folder / f"{name}-scratch")]
+        self.start(name, checkout, "worker", self.address, *options, *scratch)
+        log = self.folder / f"{name}.log"
+        wait_for(lambda: "Registered to" in log.read_text(), log)
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.kill(name)
+
+
+def wait_for(condition, what, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: still waiting after {timeout} s"
+        time.sleep(0.02)
+
+
+def tracked(project: Path) -> dict:
+    """The study's files that git sees, by content; the lock file by its entries, whose order
+    is the order in which the stages were first recorded."""
+    listed = ["git", "ls-files", "--others", "--cached", "--exclude-standard", "study"]
+    files = {
+        name: (project / name).read_bytes() for name in run(listed, cwd=project).stdout.split()
+    }
+    return files | {"study/dvc.lock": yaml.safe_load(files["study/dvc.lock"])}
+
+
+def test_the_study_on_dask_workers_gives_the_local_run_s_bytes_through_a_killed_worker(
+    tiny, prepared_project, tmp_path
+):
+    # Collected after the tests above: `tiny` holds the local engine's whole run, committed.
+    project = tiny_copy(prepared_project, tmp_path / "driver")
+    connect_in_1s = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}  # Dask's own setting
+    nobody = study(project, "--scheduler", "tcp://127.0.0.1:9", check=False, env=connect_in_1s)
+    assert one_error(nobody).startswith(
+        "error: --scheduler tcp://127.0.0.1:9: no Dask scheduler answered within 1 s"
+    )
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""  # nothing written
+
+    cluster = Cluster(tmp_path, project)
+    try:
+        # A machine whose checkout has other code: it refuses every cell, and none is recorded.
+        other = copy_project(project, tmp_path / "other")
+        with open(other / "mnist_pipeline" / "training.py", "a") as training:
+            training.write("# another version\n")
+        cluster.worker("other", other)
+        refused = study(project, "--scheduler", cluster.address, check=False)
+        line = one_error(refused)
+        assert line.startswith("error: study: 8 of 8 tune cells failed, first tune@"), line
+        assert f"in {other}: mnist_pipeline/training.py differs from the driver's" in line, line
+        assert not (project / "study" / "cells").exists()
+        assert len(re.findall(r"^tune@", stale(project), re.MULTILINE)) == 8
+        cluster.kill("other")
+
+        # Two machines with the driver's code; one dies (SIGKILL) once the first result is in.
+        cluster.worker("a", copy_project(project, tmp_path / "a"))
+        cluster.worker("b", copy_project(project, tmp_path / "b"))
+        command = ["python", "-m", "mnist_pipeline.study", "--scheduler", cluster.address]
+        with subprocess.Popen(
+            command, cwd=project, env=user_env(), stderr=subprocess.PIPE, text=True
+        ) as driver:
+            results = project / "study" / "cells" / "tune"
+            wait_for(lambda: results.exists() and any(results.iterdir()), results)
+            cluster.kill("a")
+            stderr = driver.communicate(timeout=300)[1]
+        assert driver.returncode == 0, stderr
+        assert f"training 8, on the Dask workers at {cluster.address}" in stderr, stderr
+    finally:
+        cluster.stop()
+    assert "up to date" in stale(project)
+    # Byte for byte the local engine's results, lock file included, and nothing else there.
+    assert tracked(project) == tracked(tiny)

@@ -15,8 +15,8 @@ PLAN = protocol.load(ROOT / "study" / "params.yaml")
 
 @pytest.fixture(scope="module")
 def stages() -> dict:
-    with Repo(str(ROOT)) as repo:
-        return {stage.name: stage for stage in repo.stage.collect("study/dvc.yaml")}
+    with Repo(str(ROOT / "study")) as repo:  # the study's own DVC project
+        return {stage.name: stage for stage in repo.index.stages}
 
 
 def test_dvc_expands_exactly_the_protocol_s_cells(stages):
@@ -25,7 +25,7 @@ def test_dvc_expands_exactly_the_protocol_s_cells(stages):
 
 
 def options(cmd: str) -> dict:
-    words = shlex.split(cmd)
+    words = shlex.split(cmd.removeprefix("cd .. && "))  # it runs from the repository root
     return dict(zip(words[3::2], words[4::2], strict=True))
 
 
@@ -33,7 +33,7 @@ def options(cmd: str) -> dict:
 def test_each_cell_stage_runs_that_cell_into_its_file(stages, stage):
     for cell in PLAN.cells(stage):
         dvc_stage = stages[cell.name]
-        assert dvc_stage.cmd.startswith("python -m stages.study_cell ")
+        assert dvc_stage.cmd.startswith("cd .. && python -m stages.study_cell ")
         args = options(dvc_stage.cmd)
         assert (args["--arm"], int(args["--seed"])) == (cell.arm, cell.seed)
         if stage == "tune":
@@ -41,11 +41,11 @@ def test_each_cell_stage_runs_that_cell_into_its_file(stages, stage):
         else:
             assert args["--lr-from"] == f"{protocol.SELECTED}/{cell.arm}.json"
         assert args["--out"] == str(cell.path)
-        assert [out.def_path for out in dvc_stage.outs] == [str(cell.path)]
+        assert [f"study/{out.def_path}" for out in dvc_stage.outs] == [str(cell.path)]
         assert not dvc_stage.outs[0].use_cache  # in git: a fresh clone has every result
 
 
 def test_a_rerun_depends_on_its_own_arm_s_choice_only(stages):
     deps = [dep.def_path for dep in stages["rerun@adam-128-101"].deps]
-    assert "study/selected/adam-128.json" in deps
-    assert not [dep for dep in deps if dep.startswith("study/selected/") and "adam-128" not in dep]
+    assert "selected/adam-128.json" in deps
+    assert not [dep for dep in deps if dep.startswith("selected/") and "adam-128" not in dep]
