@@ -219,6 +219,18 @@ class Cluster:
             self.kill(name)
 
 
+def driver(command: list[str], project: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command,
+        cwd=project,
+        env=user_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+        # As in a terminal: pytest's children would otherwise inherit SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 def wait_for(condition, what, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -236,7 +248,7 @@ def tracked(project: Path) -> dict:
     return files | {"study/dvc.lock": yaml.safe_load(files["study/dvc.lock"])}
 
 
-def test_the_study_on_dask_workers_gives_the_local_run_s_bytes_through_a_killed_worker(
+def test_the_study_on_dask_workers_gives_the_local_run_s_bytes_through_ctrl_c_and_a_killed_worker(
     tiny, prepared_project, tmp_path
 ):
     # Collected after the tests above: `tiny` holds the local engine's whole run, committed.
@@ -263,19 +275,30 @@ def test_the_study_on_dask_workers_gives_the_local_run_s_bytes_through_a_killed_
         assert len(re.findall(r"^tune@", stale(project), re.MULTILINE)) == 8
         cluster.kill("other")
 
-        # Two machines with the driver's code; one dies (SIGKILL) once the first result is in.
+        # Two machines with the driver's code. Ctrl-C on the driver once the first result is
+        # in: the cells that finished are recorded, and only the others are trained again.
         cluster.worker("a", copy_project(project, tmp_path / "a"))
         cluster.worker("b", copy_project(project, tmp_path / "b"))
         command = ["python", "-m", "mnist_pipeline.study", "--scheduler", cluster.address]
-        with subprocess.Popen(
-            command, cwd=project, env=user_env(), stderr=subprocess.PIPE, text=True
-        ) as driver:
-            results = project / "study" / "cells" / "tune"
-            wait_for(lambda: results.exists() and any(results.iterdir()), results)
+        cells = project / "study" / "cells"
+
+        def finished() -> list[Path]:
+            return sorted(cells.glob("*/*.json"))
+
+        with driver(command, project) as interrupted:
+            wait_for(finished, cells)
+            interrupted.send_signal(signal.SIGINT)
+            stderr = interrupted.communicate(timeout=60)[1]
+        assert "error: interrupted: the tune cells that finished are recorded" in stderr, stderr
+        recorded, status = finished(), stale(project)
+        assert recorded and not [path for path in recorded if f"@{path.stem}:" in status]
+        # Run again; one worker dies (SIGKILL) once a new result is in, and the study finishes.
+        with driver(command, project) as again:
+            wait_for(lambda: len(finished()) > len(recorded), cells)
             cluster.kill("a")
-            stderr = driver.communicate(timeout=300)[1]
-        assert driver.returncode == 0, stderr
-        assert f"training 8, on the Dask workers at {cluster.address}" in stderr, stderr
+            stderr = again.communicate(timeout=300)[1]
+        assert again.returncode == 0, stderr
+        assert f"on the Dask workers at {cluster.address}" in stderr, stderr
     finally:
         cluster.stop()
     assert "up to date" in stale(project)

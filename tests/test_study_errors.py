@@ -29,9 +29,17 @@ def test_a_bad_protocol_is_one_line_and_writes_nothing(tmp_path, old, new, messa
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["params.yaml", "study"]
 
 
-def test_jobs_below_one_is_refused(tmp_path):
-    assert (
-        one_error(study(tmp_path, "--jobs", "0"))
-        == "error: --jobs: expected an integer >= 1, got 0"
-    )
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--jobs", "0"], "--jobs: expected an integer >= 1, got 0"),
+        (
+            ["--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"],
+            "--jobs: the Dask cluster's workers decide how many cells run at once; give --jobs "
+            "without --scheduler",
+        ),
+    ],
+)
+def test_bad_jobs_are_refused(tmp_path, args, message):
+    assert one_error(study(tmp_path, *args)) == f"error: {message}"
     assert not list(tmp_path.iterdir())

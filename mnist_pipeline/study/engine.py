@@ -195,9 +195,11 @@ def train(tasks: list[worker.Task], pool: concurrent.futures.Executor, stage: st
     record(finished)
     if failures:
         cell, error = failures[0]
+        others = len(tasks) - len(failures)
+        recorded = f"the other {others} are recorded" if others else "nothing was recorded"
         raise UserError(
             f"study: {len(failures)} of {len(tasks)} {stage} cells failed, first {cell.name}: "
-            f"{error}; the others are recorded, and a rerun of the study retries only these"
+            f"{error}; {recorded}, and a rerun of the study trains only what is left"
         )
 
 
