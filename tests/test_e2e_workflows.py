@@ -45,7 +45,38 @@ def test_metrics_show_compares_the_two_optimizers(project):
     assert not [column for column in header if column.startswith("model.")], header
 
 
-def test_change_a_param_then_diff_against_the_committed_baseline(project):
+def test_experiments_queued_and_temporary_then_the_same_change_restored_diffed_and_reviewed(
+    project, tmp_path
+):
+    # The README's workflow 3: two queued experiments run two at a time, and while the queue's
+    # workers start and run them, a named one with --temp (one test: the three share the wait).
+    for lr in ("0.05", "0.2"):
+        dvc("exp", "run", "--queue", "-n", f"sgd-lr{lr}", "-S", f"train_sgd.lr={lr}", cwd=project)
+    # Not `dvc exp run --run-all -j 2`, which waits for its workers to exit: DVC 3.67's workers
+    # sometimes miss their shutdown (seen here: both experiments done, one worker idle for
+    # good). The queue's status says when the experiments are done. The workers it starts keep
+    # its output open, so it is not captured: waiting for its end would wait for theirs.
+    command = ["dvc", "queue", "start", "-j", "2"]
+    subprocess.run(command, cwd=project, env=user_env(), check=True, capture_output=False)
+    dvc("exp", "run", "--temp", "-n", "sgd-lr05", "-S", "train_sgd.lr=0.05", cwd=project)
+    deadline = time.monotonic() + 600
+    while (status := dvc("queue", "status", cwd=project).stdout).count("Success") < 2:
+        assert "Failed" not in status and time.monotonic() < deadline, status
+        time.sleep(1)
+    assert run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project).stdout == ""
+
+    table = dvc("exp", "show", "--csv", "--only-changed", cwd=project).stdout
+    rows = [line for line in table.splitlines() if line.startswith("sgd-lr")]
+    assert len(rows) == 3 and "train_sgd.lr" in table.splitlines()[0], table
+    diff = dvc("metrics", "diff", "sgd-lr0.05", "sgd-lr0.2", cwd=project).stdout
+    assert re.search(r"metrics/sgd.json\s+test.acc", diff), diff
+    metrics = dvc("metrics", "diff", "HEAD", "sgd-lr05", cwd=project).stdout
+    assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
+    dvc("plots", "diff", "HEAD", "sgd-lr05", "-o", str(tmp_path / "diff"), cwd=project)
+    page = (tmp_path / "diff" / "index.html").read_text()
+    assert "sgd-lr05" in page and "Validation loss, Adam vs SGD" in page
+
+    # The README's workflow 2, in the workspace this time: change a param, reproduce, diff.
     set_param(project, "train_sgd.lr", "0.05")
     repro = dvc("repro", cwd=project).stdout
     assert "Running stage 'train_sgd'" in repro and "Running stage 'train_adam'" not in repro
@@ -94,38 +125,6 @@ def test_change_a_param_then_diff_against_the_committed_baseline(project):
     assert one_error(failed).startswith("error: nosuchrev: not a revision"), failed.stderr
     after = {path: path.read_bytes() for path in (project / "review").rglob("*") if path.is_file()}
     assert after == before and not list(project.glob(".review.*"))
-
-
-def test_experiments_in_temporary_copies_named_and_queued_leave_the_workspace_alone(
-    project, tmp_path
-):
-    # The README's workflow 3: two queued experiments run two at a time, and while the queue's
-    # workers start and run them, a named one with --temp (one test: the three share the wait).
-    for lr in ("0.05", "0.2"):
-        dvc("exp", "run", "--queue", "-n", f"sgd-lr{lr}", "-S", f"train_sgd.lr={lr}", cwd=project)
-    # Not `dvc exp run --run-all -j 2`, which waits for its workers to exit: DVC 3.67's workers
-    # sometimes miss their shutdown (seen here: both experiments done, one worker idle for
-    # good). The queue's status says when the experiments are done. The workers it starts keep
-    # its output open, so it is not captured: waiting for its end would wait for theirs.
-    command = ["dvc", "queue", "start", "-j", "2"]
-    subprocess.run(command, cwd=project, env=user_env(), check=True, capture_output=False)
-    dvc("exp", "run", "--temp", "-n", "sgd-lr05", "-S", "train_sgd.lr=0.05", cwd=project)
-    deadline = time.monotonic() + 600
-    while (status := dvc("queue", "status", cwd=project).stdout).count("Success") < 2:
-        assert "Failed" not in status and time.monotonic() < deadline, status
-        time.sleep(1)
-    assert run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project).stdout == ""
-
-    table = dvc("exp", "show", "--csv", "--only-changed", cwd=project).stdout
-    rows = [line for line in table.splitlines() if line.startswith("sgd-lr")]
-    assert len(rows) == 3 and "train_sgd.lr" in table.splitlines()[0], table
-    diff = dvc("metrics", "diff", "sgd-lr0.05", "sgd-lr0.2", cwd=project).stdout
-    assert re.search(r"metrics/sgd.json\s+test.acc", diff), diff
-    metrics = dvc("metrics", "diff", "HEAD", "sgd-lr05", cwd=project).stdout
-    assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
-    dvc("plots", "diff", "HEAD", "sgd-lr05", "-o", str(tmp_path / "diff"), cwd=project)
-    page = (tmp_path / "diff" / "index.html").read_text()
-    assert "sgd-lr05" in page and "Validation loss, Adam vs SGD" in page
 
 
 def test_push_then_pull_in_a_fresh_clone_restores_everything_byte_identical(project, tmp_path):
