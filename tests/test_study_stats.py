@@ -1,5 +1,6 @@
 """The study's statistics against numbers worked out by hand (and Student's t tables)."""
 
+import json
 import math
 
 import pytest
@@ -19,18 +20,12 @@ def test_summary_of_fixed_numbers():
 
 
 @pytest.mark.parametrize(
-    "p, df, expected",  # Student's t critical values, from the printed tables
-    [
-        (0.975, 1, 12.706),
-        (0.975, 2, 4.303),
-        (0.975, 4, 2.776),
-        (0.975, 19, 2.093),
-        (0.95, 2, 2.920),
-        (0.95, 19, 1.729),
-    ],
+    "level, expected",  # Student's t critical values for 19 degrees of freedom, from the tables
+    [(0.95, 2.093), (0.90, 1.729), (0.99, 2.861)],
 )
-def test_t_quantile_matches_the_tables(p, df, expected):
-    assert stats.t_quantile(p, df) == pytest.approx(expected, abs=5e-4)
+def test_an_interval_of_twenty_seeds_uses_the_t_tables(level, expected):
+    d = {"mean": 0.0, "sd": math.sqrt(20), "n": 20}  # so that the standard error is 1
+    assert stats.interval(d, level) == pytest.approx([-expected, expected], abs=5e-4)
 
 
 def test_paired_difference_and_both_intervals_by_hand():
@@ -41,6 +36,18 @@ def test_paired_difference_and_both_intervals_by_hand():
     assert d["sd"] == pytest.approx(math.sqrt(13e-6))
     assert d["ci95"] == pytest.approx([0.006 - 4.302653 * se, 0.006 + 4.302653 * se], abs=1e-6)
     assert d["ci90"] == pytest.approx([0.006 - 2.919986 * se, 0.006 + 2.919986 * se], abs=1e-6)
+    # Two-sided p of t = 0.006 / se with 2 degrees of freedom, where P(T <= t) has the closed
+    # form 1/2 + t / (2 sqrt(2 + t^2)): p = 1 - t / sqrt(2 + t^2).
+    t = 0.006 / se
+    assert d["p"] == pytest.approx(1 - t / math.sqrt(2 + t * t), abs=1e-9)
+    json.dumps(d)  # plain numbers, as results.json holds them
+
+
+def test_holm_multiplies_the_ith_smallest_p_by_m_minus_i_plus_one_and_keeps_the_order():
+    # Sorted: 0.005 * 4 = 0.02, 0.01 * 3 = 0.03, 0.03 * 2 = 0.06, 0.04 * 1 = 0.04 -> 0.06
+    # (never below the one before it); and no adjusted p above 1.
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
 
 
 def test_tost_is_equivalent_only_when_the_90_ci_lies_inside_the_margin():
@@ -56,20 +63,65 @@ def test_expected_best_of_k_by_hand():
     scores = [0.1, 0.5, 0.9]
     # k = 1: the mean. k = 2: 0.1 * (1/9) + 0.5 * (4/9 - 1/9) + 0.9 * (1 - 4/9) = 6.1 / 9
     assert stats.expected_best(scores, 1) == pytest.approx(0.5)
-    assert stats.expected_best(scores, 2) == pytest.approx(6.1 / 9)
+    assert stats.expected_best(scores, [1, 2]) == pytest.approx([0.5, 6.1 / 9])
     # Many trials: almost surely the best.
     assert stats.expected_best(scores, 200) == pytest.approx(0.9, abs=1e-12)
 
 
-def verdict(first, second, margin=0.001, higher=True):
+def test_the_budget_band_by_hand_and_the_same_twice():
+    # Two scores, 0 and 1: a resample is {0, 0} (1/4: best 0), {1, 1} (1/4: best 1) or {0, 1}
+    # (1/2: best of k is 1 - 2^-k). The 2.5th and 97.5th percentiles are 0 and 1 at every k.
+    low, high = stats.expected_best_band([0.0, 1.0], [1, 2, 5])
+    assert low.tolist() == [0.0, 0.0, 0.0] and high.tolist() == [1.0, 1.0, 1.0]
+    # Real-looking scores: the band holds the curve, narrows as k grows, and repeats exactly.
+    scores = [0.97, 0.975, 0.98, 0.981, 0.11, 0.979, 0.5, 0.9805, 0.978, 0.982]
+    trials = list(range(1, 11))
+    low, high = stats.expected_best_band(scores, trials)
+    curve = stats.expected_best(scores, trials)
+    assert (low <= curve).all() and (curve <= high).all()
+    assert high[-1] - low[-1] < high[0] - low[0]
+    again = stats.expected_best_band(scores, trials)
+    assert low.tolist() == again[0].tolist() and high.tolist() == again[1].tolist()
+
+
+def verdict(first, second, margin=0.001, higher=True, others=()):
+    """The sentence for adam-128 - momentum-128, corrected in a family with `others`' p."""
     d = stats.paired_difference(first, second, margin)
+    family = [d, *({"p": p, "mean": 0.0, "sd": 1.0, "n": 3} for p in others)]
+    stats.correct(family)
     return stats.verdict(d, "test acc", "adam-128", "momentum-128", higher_is_better=higher)
 
 
 def test_a_difference_beyond_the_noise_and_the_margin_names_the_better_arm():
     # Differences 0.0040, 0.0041, 0.0042: the whole 95 % CI lies above the margin 0.001.
     sentence = verdict(MOMENTUM, [a + 0.004 + 0.0001 * i for i, a in enumerate(MOMENTUM)])
-    assert sentence.startswith("adam-128 is better on test acc, by more than the margin ±0.001:")
+    assert sentence.startswith("adam-128 is better on test acc, by more than the margin ±0.001")
+    assert sentence.endswith("after Holm's correction for 1 claims.")
+
+
+def test_a_difference_that_holds_alone_is_not_claimed_once_its_family_is_counted():
+    # Differences 0.004, 0.006, 0.005: p = 0.013 alone. Beside three claims with p = 0.5,
+    # Holm multiplies it by 4: 0.052, no longer below 0.05 (t = 0.005 / 0.000577 = 8.66 with 2
+    # degrees of freedom: p = 1 - t / sqrt(2 + t^2) = 0.0131).
+    alone = verdict(MOMENTUM, [0.974, 0.986, 0.980], margin=0.005)
+    assert alone.startswith("adam-128 is better on test acc")
+    counted = verdict(MOMENTUM, [0.974, 0.986, 0.980], margin=0.005, others=[0.5] * 3)
+    assert counted.startswith("Not resolved:") and "once the family is counted" in counted
+    assert "p = 0.013, 0.052 after Holm's correction for 4 claims" in counted
+
+
+def test_a_size_beyond_the_margin_needs_all_the_family_s_intervals_at_once():
+    # Differences 0.0040, 0.0041, 0.0042 (mean 0.0041, se 5.77e-5): alone, the 95 % CI starts
+    # at 0.0041 - 4.303 se = 0.00385, above a margin of 0.0038. With 10 claims each interval is
+    # a 99.5 % one: 0.0041 - 14.09 se = 0.00329, below it, so the size stays open.
+    second = [a + 0.004 + 0.0001 * i for i, a in enumerate(MOMENTUM)]
+    alone = verdict(MOMENTUM, second, margin=0.0038)
+    assert alone.startswith("adam-128 is better on test acc, by more than the margin ±0.0038")
+    counted = verdict(MOMENTUM, second, margin=0.0038, others=[0.001] * 9)
+    assert counted.startswith(
+        "adam-128 is better on test acc, whether by more than the margin ±0.0038, these seeds "
+        "cannot tell:"
+    )
 
 
 def test_a_difference_whose_interval_straddles_the_margin_says_it_cannot_tell():

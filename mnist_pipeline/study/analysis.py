@@ -107,12 +107,16 @@ def good_range(rows: pd.DataFrame, best: float, tolerance: float) -> tuple[float
 
 def budget(plan: Protocol, scores: pd.DataFrame) -> pd.DataFrame:
     """Expected best validation accuracy after k trials drawn at random from an arm's tuning
-    cells (every lr of the grid, every tuning seed), k = 1 ... all of them."""
-    trials = range(1, len(plan.lrs) * len(plan.tuning_seeds) + 1)
-    table = {"trials": list(trials)}
+    cells (every lr of the grid, every tuning seed), k = 1 ... all of them, and its 95 %
+    bootstrap band (columns "ARM low" and "ARM high")."""
+    trials = list(range(1, len(plan.lrs) * len(plan.tuning_seeds) + 1))
+    table = {"trials": trials}
     for arm in plan.arms:
         values = scores.val_acc[scores.arm == arm.name].tolist()
-        table[arm.name] = [stats.expected_best(values, k) for k in trials]
+        table[arm.name] = stats.expected_best(values, trials)
+        table[f"{arm.name} low"], table[f"{arm.name} high"] = stats.expected_best_band(
+            values, trials
+        )
     return pd.DataFrame(table)
 
 
@@ -181,6 +185,9 @@ def report(plan: Protocol, cells_dir: Path, chosen: dict[str, float]) -> dict:
                 )
                 for metric in ("test_acc", "test_loss")
             }
+    # One family per problem: every claim "this arm differs from its reference" on either
+    # metric. Holm's correction keeps the chance of any false difference claim below 5 %.
+    stats.correct([d for arm in arms.values() for d in arm.get("vs_reference", {}).values()])
     return {
         "arms": arms,
         "scores": scores,
@@ -202,7 +209,12 @@ def headline(arms: dict) -> dict:
         }
         if "vs_reference" in arm:
             d = arm["vs_reference"]["test_acc"]
-            numbers[name]["d_acc"] = {"mean": d["mean"], "low": d["ci95"][0], "high": d["ci95"][1]}
+            numbers[name]["d_acc"] = {
+                "mean": d["mean"],
+                "low": d["ci95"][0],
+                "high": d["ci95"][1],
+                "p_holm": d["p_holm"],
+            }
     return numbers
 
 
@@ -243,9 +255,9 @@ def table(plan: Protocol, arms: dict) -> str:
         f"test acc, {n} seeds",
         "test loss",
         f"epochs to val {targets}",
-        f"Δ test acc vs {plan.reference} (95 % CI)",
+        f"Δ test acc vs {plan.reference} (95 % CI; Holm p)",
         f"equivalent ±{margin['test_acc']:g}?",
-        f"Δ test loss vs {plan.reference} (95 % CI)",
+        f"Δ test loss vs {plan.reference} (95 % CI; Holm p)",
         f"equivalent ±{margin['test_loss']:g}?",
         "diverged on the grid",
     ]
@@ -266,7 +278,8 @@ def table(plan: Protocol, arms: dict) -> str:
             for metric in ("test_acc", "test_loss"):
                 d = arm["vs_reference"][metric]
                 row += [
-                    f"{d['mean']:+.4f} ({d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f})",
+                    f"{d['mean']:+.4f} ({d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f}; "
+                    f"{d['p_holm']:.2g})",
                     "yes" if d["equivalent"] else "no",
                 ]
         else:

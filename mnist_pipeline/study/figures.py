@@ -90,17 +90,21 @@ def sensitivity(plan: Protocol, curve: pd.DataFrame, chosen: dict) -> plt.Figure
 
 
 def budget(plan: Protocol, table: pd.DataFrame) -> plt.Figure:
-    """Expected best validation accuracy after k random trials from the grid."""
+    """Expected best validation accuracy after k random trials from the grid, with its 95 %
+    bootstrap band."""
     figure, grid = panel_axes(plan)
     for ax, (title, names) in grid:
         for name in names:
-            ax.plot(table.trials, table[name], **style(plan, name))
+            look = style(plan, name)
+            ax.plot(table.trials, table[name], **look)
+            low, high = table[f"{name} low"], table[f"{name} high"]
+            ax.fill_between(table.trials, low, high, color=look["color"], alpha=0.15)
         lo, hi = min(plan.lrs), max(plan.lrs)
         ax.set(
             title=f"tuning budget, {title}: random trials from {lo:g} to {hi:g}",
             xscale="log",
             xlabel="trials (lr drawn from the grid, one seed each)",
-            ylabel="expected best validation accuracy",
+            ylabel="expected best validation accuracy, 95 % band",
         )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
