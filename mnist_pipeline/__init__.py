@@ -1,9 +1,10 @@
-"""Train and compare two MLPs on MNIST, one stage of a DVC pipeline at a time.
+"""Train and compare two MLPs on MNIST (or Fashion-MNIST), one stage of a DVC pipeline at a time.
 
 One module per concept; the stages in `stages/` are thin scripts over them.
 
-Data:      `idx` (the file format), `download` (where the bytes come from, verified),
-           `dataset` (the seeded split, and loading it back).
+Data:      `datasets` (what each dataset is called, its classes, where it is served), `idx`
+           (the file format), `download` (where the bytes come from, verified), `dataset` (the
+           seeded split, and loading it back).
 Model:     `model` (the network, saving and loading), `runtime` (CPU kernels, threads, seed and
            device: where the arithmetic runs), `fingerprint` (which bits a CPU computes, here or
            emulated), `training` (the loop), `evaluation` (loss, accuracy and the test report),

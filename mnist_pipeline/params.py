@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from mnist_pipeline import resources
+from mnist_pipeline import datasets, resources
 from mnist_pipeline.errors import UserError
+from mnist_pipeline.runtime import CPU_KERNELS
 
 PARAMS_FILE = "params.yaml"
 
@@ -27,17 +28,29 @@ def rule(expected: str, check: Callable[[Any], bool] = lambda value: True) -> An
     return dataclasses.field(metadata={"expected": expected, "check": check})
 
 
+def one_of(names) -> str:
+    """'a', 'b' or 'c'."""
+    quoted = [f"'{name}'" for name in names]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
 def is_sha256(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
 
 
+def are_pins(value: Any) -> bool:
+    """Four IDX file names, each with its lowercase sha256 hex digest."""
+    return isinstance(value, dict) and len(value) == 4 and all(map(is_sha256, value.values()))
+
+
 @dataclasses.dataclass(frozen=True)
 class Data:
+    dataset: str = rule(one_of(datasets.DATASETS), lambda v: v in datasets.DATASETS)
     source: str = rule("'auto' or 'dir:PATH'", lambda v: v == "auto" or re.fullmatch("dir:.+", v))
     val_size: int = rule("a positive integer", lambda v: v >= 1)
     sha256: dict = rule(
-        "a mapping of the four IDX file names to lowercase sha256 hex digests",
-        lambda v: len(v) == 4 and all(is_sha256(digest) for digest in v.values()),
+        "a mapping of dataset names to their four IDX file names and lowercase sha256 hex digests",
+        lambda v: all(name in datasets.DATASETS and are_pins(pins) for name, pins in v.items()),
     )
 
 
@@ -51,9 +64,7 @@ class Runtime:
     """What decides the floating-point sums besides the seed (see runtime.py)."""
 
     device: str = rule("'cpu', 'cuda' or 'auto'", lambda v: v in ("cpu", "cuda", "auto"))
-    cpu_kernels: str = rule(
-        "'portable', 'avx2' or 'native'", lambda v: v in ("portable", "avx2", "native")
-    )
+    cpu_kernels: str = rule(one_of(CPU_KERNELS), lambda v: v in CPU_KERNELS)
     threads: int = rule(resources.threads_rule(), lambda v: 1 <= v <= resources.max_threads())
 
 
@@ -172,7 +183,13 @@ def seed(params: dict) -> int:
 
 
 def data(params: dict) -> Data:
-    return parse(Data, params.get("data"), "data")
+    data = parse(Data, params.get("data"), "data")
+    if data.dataset not in data.sha256:
+        raise UserError(
+            f"{PARAMS_FILE}: data.sha256: no pins for data.dataset {data.dataset!r}, expected "
+            f"a key {data.dataset} with its four files' sha256"
+        )
+    return data
 
 
 def model(params: dict) -> Model:

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mnist_pipeline import cli, params, runtime
+from mnist_pipeline import cli, datasets, params, runtime
 from mnist_pipeline.errors import UserError
 
 SIZE, BOX = 28, 20  # MNIST: a 20x20 digit centred by mass in a 28x28 image
@@ -129,11 +129,19 @@ def classify(model_file: Path, settings: params.Runtime, args) -> None:
     from mnist_pipeline.model import load, logits
 
     runtime.start(settings.threads, "cpu")
-    model, _ = load(model_file)
+    model, training = load(model_file)
+    read = datasets.of_model(training, args.model)
     digits = np.stack([to_mnist(read_grey(path), path) for path in args.images])
     probabilities = torch.softmax(logits(model, torch.from_numpy(digits)), dim=1)
+    cli.log(f"predict: {args.model} reads {read.title} ({', '.join(read.classes)})")
+    # A digit model answers with the digit, as it always has; another with the class's name.
+    key = "digit" if read.name == "mnist" else "class"
     results = [
-        {"file": str(path), "digit": int(p.argmax()), "probability": round(float(p.max()), 4)}
+        {
+            "file": str(path),
+            key: int(p.argmax()) if key == "digit" else read.classes[int(p.argmax())],
+            "probability": round(float(p.max()), 4),
+        }
         for path, p in zip(args.images, probabilities, strict=True)
     ]
     if args.json:
@@ -141,7 +149,7 @@ def classify(model_file: Path, settings: params.Runtime, args) -> None:
         print()
     else:
         for result in results:
-            print(f"{result['file']}: {result['digit']} ({result['probability']:.1%})")
+            print(f"{result['file']}: {result[key]} ({result['probability']:.1%})")
 
 
 if __name__ == "__main__":

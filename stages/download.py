@@ -1,14 +1,15 @@
-"""Stage `download`: the four raw MNIST IDX files, verified against `data.sha256`."""
+"""Stage `download`: the four raw IDX files of `data.dataset`, verified against `data.sha256`."""
 
 from pathlib import Path
 
 from mnist_pipeline import cli, params
+from mnist_pipeline.datasets import DATASETS
 from mnist_pipeline.download import download, resolve
 
 
 def main(args) -> None:
     data = params.data(params.load())
-    download(resolve(data.source), data.sha256, args.out_dir)
+    download(resolve(data.source, DATASETS[data.dataset]), data.sha256, args.out_dir, data.dataset)
 
 
 if __name__ == "__main__":

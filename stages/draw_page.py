@@ -2,13 +2,22 @@
 
 from pathlib import Path
 
-from mnist_pipeline import cli, dataset, draw_page
+from mnist_pipeline import cli, dataset, datasets, draw_page
 from mnist_pipeline.files import write_bytes
 from mnist_pipeline.model import load
 
 
 def main(args) -> None:
-    models = {name: load(path)[0] for name, path in args.model}
+    models, read = {}, {}
+    for name, path in args.model:
+        models[name], training = load(path)
+        read[path] = datasets.of_model(training, path)
+    if any(found.name != "mnist" for found in read.values()):
+        # Still a page, so the pipeline runs whole on any dataset: it says why it has no canvas.
+        write_bytes(args.out, draw_page.not_for_digits(read))
+        titles = sorted({found.title for found in read.values()})
+        cli.log(f"draw_page: {args.out} says the page is for digits; the models read {titles}")
+        return
     test = dataset.load(args.data, "test")
     page = draw_page.page(models, test.images, test.labels)
     write_bytes(args.out, page)

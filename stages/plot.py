@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_pipeline import cli, dataset, figures
+from mnist_pipeline import cli, dataset, figures, params
+from mnist_pipeline.datasets import DATASETS
 
 
 def main(args) -> None:
+    classes = DATASETS[params.data(params.load()).dataset].classes
     test = dataset.load(args.data, "test")
     histories = {}
     for name, curves_csv, predictions_csv in args.run:
@@ -15,9 +17,11 @@ def main(args) -> None:
         predictions = pd.read_csv(predictions_csv)
         actual, predicted = predictions.actual.to_numpy(), predictions.predicted.to_numpy()
         figures.save(figures.curves(history, name), args.out / f"{name}_curves.png")
-        figures.save(figures.confusion(actual, predicted, name), args.out / f"{name}_confusion.png")
         figures.save(
-            figures.misclassified(test.images, actual, predicted, name),
+            figures.confusion(actual, predicted, name, classes), args.out / f"{name}_confusion.png"
+        )
+        figures.save(
+            figures.misclassified(test.images, actual, predicted, name, classes),
             args.out / f"{name}_misclassified.png",
         )
     figures.save(figures.compare(histories), args.out / "compare_curves.png")

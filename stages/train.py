@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_pipeline import cli, dataset, params, resources, runtime
+from mnist_pipeline.datasets import DATASETS
 from mnist_pipeline.files import write_bytes, write_csv, write_json
 
 
@@ -13,7 +14,7 @@ def main(args) -> None:
     values = params.load()
     cfg = params.training(values, args.section)
     hidden, seed = params.model(values).hidden, params.seed(values)
-    settings = params.runtime(values)
+    settings, data = params.runtime(values), params.data(values)
     stats = dataset.load_stats(args.data)
     train, val = dataset.load(args.data, "train"), dataset.load(args.data, "val")
     optimizer = type(cfg.optimizer).__name__.lower()
@@ -28,7 +29,8 @@ def main(args) -> None:
 
     device = runtime.start(settings.threads, settings.device, seed)
     cli.log(
-        f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images on "
+        f"{args.section}: {len(train.labels)} train / {len(val.labels)} val images of "
+        f"{DATASETS[data.dataset].title} on "
         f"{runtime.describe(device)}, {settings.threads} threads\n"
         f"{args.section}: {cfg.optimizer}, {cfg.loop}"
     )
@@ -49,7 +51,7 @@ def main(args) -> None:
     found = {p: p.read_bytes() if p.exists() else None for p in (args.curves, args.metrics)}
     try:
         fit(model, train, val, cfg, seed, device, on_epoch=on_epoch)
-        save(model, args.model, training=record(args.section, cfg))
+        save(model, args.model, training=record(args.section, cfg, data.dataset))
     except BaseException:
         for path, data in found.items():
             if data is None:
@@ -76,12 +78,18 @@ def write_progress(history: list, curves_csv: Path, metrics_json: Path) -> None:
     )
 
 
-def record(section: str, cfg: params.Training) -> dict:
-    """How the model was trained, kept in its file: the params section, flat. The keys go in
-    the order the committed models have them, because the order is part of the file's bytes."""
+def record(section: str, cfg: params.Training, dataset_name: str) -> dict:
+    """How the model was trained, kept in its file: the params section, flat, and the dataset
+    with its class names, which `evaluate`, `predict` and the draw page read the model with."""
     settings = {**asdict(cfg.optimizer), **asdict(cfg.loop)}
     first = ("lr", "epochs", "batch_size", "weight_decay", "schedule")
-    return {"section": section, **{key: settings.pop(key) for key in first}, **settings}
+    return {
+        "section": section,
+        **{key: settings.pop(key) for key in first},
+        **settings,
+        "dataset": dataset_name,
+        "classes": list(DATASETS[dataset_name].classes),
+    }
 
 
 def log_epoch(e, epochs: int) -> None:  # e: training.Epoch

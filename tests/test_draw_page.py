@@ -10,6 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnist_pipeline import draw_page, predict
+from mnist_pipeline.datasets import DATASETS
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.model import MLP
 from tests.conftest import open_page
@@ -40,6 +41,14 @@ def page_file(models, digits, tmp_path_factory):
 
 def embedded(page: bytes) -> dict:
     return json.loads(re.search(rb"const DATA = (.*);\n", page).group(1))
+
+
+def test_models_of_another_dataset_get_a_page_that_says_so_and_whose_they_are():
+    read = {"models/<adam>.pt": DATASETS["fashion-mnist"], "models/sgd.pt": DATASETS["mnist"]}
+    page = draw_page.not_for_digits(read).decode()
+    assert "<code>models/&lt;adam&gt;.pt</code> reads Fashion-MNIST: T-shirt/top, Trouser" in page
+    assert "<code>models/sgd.pt</code> reads MNIST" in page and "<canvas" not in page
+    assert page == draw_page.not_for_digits(read).decode()  # the same bytes every time
 
 
 def test_the_same_models_and_digits_give_the_same_bytes(models, digits):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def pins(project):
-    return yaml.safe_load((project / "params.yaml").read_text())["data"]["sha256"]
+    return yaml.safe_load((project / "params.yaml").read_text())["data"]["sha256"]["mnist"]
 
 
 def test_repro_fetches_pinned_mnist_then_has_nothing_to_do(fetched_project):

@@ -18,7 +18,7 @@ import torch
 import yaml
 from PIL import Image
 
-from mnist_pipeline import download, model
+from mnist_pipeline import datasets, download, model
 from mnist_pipeline.files import sha256
 from mnist_pipeline.predict import to_mnist
 from tests.conftest import (
@@ -63,7 +63,9 @@ def test_a_flipped_byte_names_the_file_and_both_hashes(project, have):
     set_param(project, "data.source", f"dir:{have}")
     lock = (project / "dvc.lock").read_bytes()
     error = one_error(dvc("repro", "download", cwd=project, check=False))
-    expected = yaml.safe_load((project / "params.yaml").read_text())["data"]["sha256"][path.name]
+    expected = yaml.safe_load((project / "params.yaml").read_text())["data"]["sha256"]["mnist"][
+        path.name
+    ]
     assert str(path) in error and expected in error and sha256(path) in error
     assert not (project / "data" / "raw").exists()
     untouched(project, lock)
@@ -326,6 +328,20 @@ def test_predict_classifies_png_digits_exactly_as_the_tensors(trained_project, t
     result = predict(trained_project, "models/sgd.pt", *paths, "--json")
     assert result.returncode == 0, result.stderr
     assert [r["digit"] for r in json.loads(result.stdout)] == expected
+    assert "models/sgd.pt reads MNIST (0, 1, 2" in result.stderr
+
+    # The same weights in a file that says they read Fashion-MNIST: the answers are its class
+    # names, and the line says which dataset they come from.
+    checkpoint = torch.load(trained_project / "models/sgd.pt", weights_only=True)
+    net.load_state_dict(checkpoint["state_dict"])
+    clothes = tmp_path / "clothes.pt"
+    model.save(net, clothes, training={**checkpoint["training"], "dataset": "fashion-mnist"})
+    result = predict(trained_project, clothes, *paths[:3])
+    classes, lines = datasets.DATASETS["fashion-mnist"].classes, result.stdout.splitlines()
+    assert len(lines) == 3, result.stdout
+    for line, path, label in zip(lines, paths, expected, strict=False):
+        assert line.startswith(f"{path}: {classes[label]} ("), result.stdout
+    assert f"{clothes} reads Fashion-MNIST (T-shirt/top, Trouser" in result.stderr
 
 
 def test_predict_reads_a_dark_on_light_drawing_of_any_size(trained_project, tmp_path):

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mnist_pipeline.datasets import DATASETS
+from mnist_pipeline.download import fetch_debian
 from tests.conftest import BIN, copy_project, dvc, git_commit, one_error, run, user_env
 
 pytestmark = pytest.mark.e2e
@@ -153,6 +155,22 @@ def test_a_change_to_the_protocol_or_the_code_makes_every_cell_stale(tiny):
     cells = [line for line in status.splitlines() if re.match(r"(tune|rerun)@", line)]
     assert len(cells) == 8 + 4 and "inputs.json" in status, status
     run(["git", "checkout", "--", "."], cwd=tiny)
+    assert "up to date" in stale(tiny)
+
+    # Fashion-MNIST in data/raw (where `dvc exp run -S data.dataset=fashion-mnist` leaves it):
+    # the engine refuses before it writes anything, and DVC puts MNIST back.
+    # (Replaced, not written into: DVC may have linked the files to its cache.)
+    scratch = tiny.parent / "fashion"
+    scratch.mkdir()
+    for name, (path, _) in fetch_debian(DATASETS["fashion-mnist"].debian, scratch).items():
+        path.replace(tiny / "data" / "raw" / name)
+    refused = study(tiny, check=False)
+    assert one_error(refused).startswith(
+        "error: data/raw: holds fashion-mnist files, and the study's protocol is declared for "
+        "MNIST; nothing was run"
+    )
+    assert run(["git", "status", "--porcelain"], cwd=tiny).stdout == ""
+    dvc("checkout", "--force", "data/raw", cwd=tiny)
     assert "up to date" in stale(tiny)
 
 

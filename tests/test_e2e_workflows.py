@@ -49,7 +49,8 @@ def test_experiments_queued_and_temporary_then_the_same_change_restored_diffed_a
     project, tmp_path
 ):
     # The README's workflow 3: two queued experiments run two at a time, and while the queue's
-    # workers start and run them, a named one with --temp (one test: the three share the wait).
+    # workers start and run them, a named one with --temp on the other dataset, Fashion-MNIST
+    # (one test: the three share the wait).
     for lr in ("0.05", "0.2"):
         dvc("exp", "run", "--queue", "-n", f"sgd-lr{lr}", "-S", f"train_sgd.lr={lr}", cwd=project)
     # Not `dvc exp run --run-all -j 2`, which waits for its workers to exit: DVC 3.67's workers
@@ -58,7 +59,7 @@ def test_experiments_queued_and_temporary_then_the_same_change_restored_diffed_a
     # its output open, so it is not captured: waiting for its end would wait for theirs.
     command = ["dvc", "queue", "start", "-j", "2"]
     subprocess.run(command, cwd=project, env=user_env(), check=True, capture_output=False)
-    dvc("exp", "run", "--temp", "-n", "sgd-lr05", "-S", "train_sgd.lr=0.05", cwd=project)
+    dvc("exp", "run", "--temp", "-n", "fashion", "-S", "data.dataset=fashion-mnist", cwd=project)
     deadline = time.monotonic() + 600
     while (status := dvc("queue", "status", cwd=project).stdout).count("Success") < 2:
         assert "Failed" not in status and time.monotonic() < deadline, status
@@ -66,15 +67,22 @@ def test_experiments_queued_and_temporary_then_the_same_change_restored_diffed_a
     assert run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project).stdout == ""
 
     table = dvc("exp", "show", "--csv", "--only-changed", cwd=project).stdout
-    rows = [line for line in table.splitlines() if line.startswith("sgd-lr")]
+    rows = [line for line in table.splitlines() if line.startswith(("sgd-lr", "fashion"))]
     assert len(rows) == 3 and "train_sgd.lr" in table.splitlines()[0], table
+    assert "data.dataset" in table.splitlines()[0], table
     diff = dvc("metrics", "diff", "sgd-lr0.05", "sgd-lr0.2", cwd=project).stdout
     assert re.search(r"metrics/sgd.json\s+test.acc", diff), diff
-    metrics = dvc("metrics", "diff", "HEAD", "sgd-lr05", cwd=project).stdout
-    assert re.search(r"metrics/sgd.json\s+test.acc", metrics), metrics
-    dvc("plots", "diff", "HEAD", "sgd-lr05", "-o", str(tmp_path / "diff"), cwd=project)
+    # Two data versions, compared as DVC compares any two revisions: both models' scores, the
+    # per-class ones under each dataset's class names, and the raw files that changed.
+    metrics = dvc("metrics", "diff", "HEAD", "fashion", "--all", cwd=project).stdout
+    for model in ("adam", "sgd"):
+        assert re.search(rf"metrics/{model}.json\s+test.acc", metrics), metrics
+    assert "per_class_acc.Ankle boot" in metrics and "per_class_acc.7 " in metrics, metrics
+    changed = dvc("diff", "HEAD", "fashion", cwd=project).stdout
+    assert "data/raw/train-images-idx3-ubyte" in changed, changed
+    dvc("plots", "diff", "HEAD", "fashion", "-o", str(tmp_path / "diff"), cwd=project)
     page = (tmp_path / "diff" / "index.html").read_text()
-    assert "sgd-lr05" in page and "Validation loss, Adam vs SGD" in page
+    assert "fashion" in page and "Validation loss, Adam vs SGD" in page
 
     # The README's workflow 2, in the workspace this time: change a param, reproduce, diff.
     set_param(project, "train_sgd.lr", "0.05")

@@ -16,7 +16,13 @@ PINS = {name: "0" * 64 for name in ("a", "b", "c", "d")}
 
 
 def data(**changes):
-    return {"source": "auto", "val_size": 5000, "sha256": PINS, **changes}
+    return {
+        "dataset": "mnist",
+        "source": "auto",
+        "val_size": 5000,
+        "sha256": {"mnist": PINS},
+        **changes,
+    }
 
 
 def test_valid_section_parses():
@@ -32,7 +38,9 @@ def test_valid_section_parses():
         ({"val_size": 2.5}, "data.val_size: expected a positive integer, got 2.5"),
         ({"val_size": True}, "data.val_size: expected a positive integer, got True"),
         ({"source": "http://x"}, "data.source: expected 'auto' or 'dir:PATH', got 'http://x'"),
-        ({"sha256": {"a": "xyz"}}, "data.sha256: expected a mapping of the four IDX file names"),
+        ({"sha256": {"mnist": {"a": "xyz"}}}, "data.sha256: expected a mapping of dataset names"),
+        ({"sha256": {"kmnist": PINS}}, "data.sha256: expected a mapping of dataset names"),
+        ({"dataset": "kmnist"}, "data.dataset: expected 'mnist' or 'fashion-mnist', got 'kmnist'"),
         ({"val_sise": 1}, "data.val_sise: unknown key, .*; did you mean data.val_size\\?"),
     ],
 )
@@ -46,6 +54,12 @@ def test_missing_key():
     del raw["val_size"]
     with pytest.raises(UserError, match="data.val_size: missing, expected a positive integer"):
         params.parse(params.Data, raw, "data")
+
+
+def test_the_selected_dataset_needs_its_pins():
+    with pytest.raises(UserError, match="data.sha256: no pins for data.dataset 'fashion-mnist'"):
+        params.data({"data": data(dataset="fashion-mnist")})
+    assert params.data({"data": data()}).dataset == "mnist"
 
 
 def test_section_must_be_a_mapping():

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mnist_pipeline import cli, resources
+from mnist_pipeline import cli, params, resources
 from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
-from mnist_pipeline.files import write_json
+from mnist_pipeline.files import sha256, write_json
 from mnist_pipeline.study import protocol, worker
 from mnist_pipeline.study.protocol import Cell, Protocol
 
@@ -31,6 +31,7 @@ from mnist_pipeline.study.protocol import Cell, Protocol
 # hundreds of stages; its stages run from the repository root, where this command runs.
 PROJECT = Path("study")
 INPUTS = PROJECT / "inputs.json"
+RAW = Path("data/raw")  # the root's: `data.dataset` decides what it holds
 RECORD_EVERY_S = 180  # recording a batch costs seconds; losing one to a crash, minutes
 
 
@@ -40,6 +41,7 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
     `scheduler`, the cells train on that Dask cluster's workers instead of `jobs` local ones."""
     plan = protocol.load()
     model, settings = protocol.root_settings()
+    check_data()
     if scheduler is None:
         check_machine(plan, model.hidden, jobs)
     # DVC reports each stage it restores or records at INFO: hundreds of lines here. Its logger
@@ -75,6 +77,24 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
             dvc("repro", "--quiet", *after, cwd=PROJECT)
     minutes = (time.perf_counter() - started) / 60
     cli.log(f"study: {trained} cells trained in {minutes:.1f} min")
+
+
+def check_data() -> None:
+    """The protocol is declared for MNIST: refuse, before anything is written, to train its
+    cells on another dataset that `data.dataset` put in data/raw."""
+    if not RAW.is_dir():
+        return  # `dvc repro inputs` names the missing folder
+    pins = params.data(params.load()).sha256
+    found = {path.name: sha256(path) for path in sorted(RAW.iterdir())}
+    if found == pins["mnist"]:
+        return
+    other = next((name for name, theirs in pins.items() if theirs == found), None)
+    raise UserError(
+        f"{RAW}: holds {f'{other} files' if other else 'files that are not MNIST'}, and the "
+        "study's protocol is declared for MNIST; nothing was run: put MNIST back (data.dataset: "
+        "mnist, then `dvc repro download`, or `dvc checkout` after `git checkout params.yaml`) "
+        "and run the study again"
+    )
 
 
 @contextlib.contextmanager
