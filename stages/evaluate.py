@@ -29,7 +29,13 @@ def main(args) -> None:
         # already show beside these numbers. Four decimals: accuracies over 10,000 images have
         # no more, and `dvc metrics show` stays narrow.
         write_json(metrics_path, {"test": metrics}, decimals=4)
-        write_csv(predictions_path, pd.DataFrame({"actual": test.labels, "predicted": predicted}))
+        # By class name, so `dvc plots` labels its confusion matrix with them (MNIST's are its
+        # digits: the same bytes as the labels themselves).
+        named = {"actual": test.labels, "predicted": predicted}
+        write_csv(
+            predictions_path,
+            pd.DataFrame({key: [classes[i] for i in v] for key, v in named.items()}),
+        )
         cli.log(
             f"evaluate: {model_path}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
             f"macro F1 {metrics['f1']:.4f} on {runtime.describe(device)}"

@@ -10,12 +10,16 @@ from mnist_pipeline.datasets import DATASETS
 
 def main(args) -> None:
     classes = DATASETS[params.data(params.load()).dataset].classes
+    # `evaluate` writes each prediction by its class name; the figures count by label.
+    label = {class_name: i for i, class_name in enumerate(classes)}
     test = dataset.load(args.data, "test")
     histories = {}
     for name, curves_csv, predictions_csv in args.run:
         histories[name] = history = pd.read_csv(curves_csv)
-        predictions = pd.read_csv(predictions_csv)
-        actual, predicted = predictions.actual.to_numpy(), predictions.predicted.to_numpy()
+        predictions = pd.read_csv(predictions_csv, dtype=str)
+        actual, predicted = (
+            predictions[key].map(label).to_numpy() for key in ("actual", "predicted")
+        )
         figures.save(figures.curves(history, name), args.out / f"{name}_curves.png")
         figures.save(
             figures.confusion(actual, predicted, name, classes), args.out / f"{name}_confusion.png"
