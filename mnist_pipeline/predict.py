@@ -117,6 +117,12 @@ def main(args) -> None:
     with tempfile.TemporaryDirectory() as folder:
         if args.repo:
             model_file, values = fetch(args.repo, args.rev, args.model, Path(folder))
+        elif not Path(params.PARAMS_FILE).is_file():
+            raise UserError(
+                f"{params.PARAMS_FILE}: not in this folder: run in the project that trained "
+                f"{args.model}, or give --repo with its path or URL (and --rev) to read the "
+                "model and its settings from there"
+            )
         else:
             model_file, values = args.model, params.load()
         classify(model_file, params.runtime(values), args)
@@ -152,7 +158,8 @@ def classify(model_file: Path, settings: params.Runtime, args) -> None:
             print(f"{result['file']}: {result[key]} ({result['probability']:.1%})")
 
 
-if __name__ == "__main__":
+def command() -> None:
+    """`python -m mnist_pipeline.predict`, and the `mnist-predict` command `pip install .` makes."""
     parser = cli.parser(__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="a model file from train_adam or train_sgd")
     parser.add_argument("images", type=Path, nargs="+", help="image files (PNG, JPEG, ...)")
@@ -160,3 +167,7 @@ if __name__ == "__main__":
     parser.add_argument("--repo", help="read MODEL and params.yaml from this DVC repository")
     parser.add_argument("--rev", help="with --repo: a tag (a release), branch or commit")
     cli.run(main, parser)
+
+
+if __name__ == "__main__":
+    command()

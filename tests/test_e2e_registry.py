@@ -5,7 +5,6 @@ and the project's files at any revision through `dvc ls`, `dvc import`, `dvc upd
 
 import io
 import json
-import os
 import shutil
 import sys
 
@@ -15,7 +14,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.conftest import ROOT, copy_project, dvc, git_commit, one_error, run
+from tests.conftest import BIN, ROOT, copy_project, dvc, git_commit, one_error, run
 
 pytestmark = pytest.mark.e2e
 
@@ -86,12 +85,21 @@ def test_from_an_empty_folder_a_release_and_any_revision_are_fetched_and_classif
         labels = np.load(io.BytesIO(f.read()))
     assert np.array_equal(labels, np.load(trained_project / "data/processed/test-labels.npy"))
 
-    # predict, from the empty project, with the release's model and its params.yaml.
+    # predict, from the empty project, with the release's model and its params.yaml: the
+    # `mnist-predict` command of the package as `pip install .` installs it (here into a folder
+    # of its own, beside the environment's dependencies), not the checkout's modules.
+    # (From a copy: setuptools builds in the source folder.)
+    source, installed = tmp_path / "source", tmp_path / "installed"
+    shutil.copytree(ROOT / "mnist_pipeline", source / "mnist_pipeline")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    uv = [BIN / "uv", "pip", "install", "--quiet", "--no-deps", "--python", sys.executable]
+    run([*uv, "--target", installed, source], cwd=tmp_path)
     digit = np.load(trained_project / "data/processed/test-images.npy")[0]
     Image.fromarray(digit).save(consumer / "digit.png")
     label = int(np.load(trained_project / "data/processed/test-labels.npy")[0])
-    command = [sys.executable, "-m", "mnist_pipeline.predict", "--repo", str(project)]
-    env = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [installed / "bin" / "mnist-predict", "--repo", str(project)]
+    env = {"PYTHONPATH": str(installed)}
     predicted = run(
         [*command, "--rev", "mnist-sgd@v1.0.0", "models/sgd.pt", "digit.png", "--json"],
         cwd=consumer,
@@ -107,3 +115,6 @@ def test_from_an_empty_folder_a_release_and_any_revision_are_fetched_and_classif
     assert one_error(missing).startswith(
         f"error: {project}@no-such-tag: cannot fetch models/sgd.pt"
     )
+    # Without --repo, outside a project: where its settings would come from, in one line.
+    local = run([command[0], "sgd.pt", "digit.png"], cwd=consumer, env_extra=env, check=False)
+    assert one_error(local).startswith("error: params.yaml: not in this folder: run in the project")
