@@ -34,7 +34,7 @@ def main(args) -> None:
         named = {"actual": test.labels, "predicted": predicted}
         write_csv(
             predictions_path,
-            pd.DataFrame({key: [classes[i] for i in v] for key, v in named.items()}),
+            pd.DataFrame({key: [classes[i] for i in labels] for key, labels in named.items()}),
         )
         cli.log(
             f"evaluate: {model_path}: test acc {metrics['acc']:.4f} loss {metrics['loss']:.4f} "
