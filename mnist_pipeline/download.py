@@ -327,7 +327,7 @@ def fetch_debian(package: str, scratch: Path) -> Fetched:
         raise SourceError("dpkg not found: not a Debian or Ubuntu system") from None
     if listed.returncode != 0:
         raise SourceError(f"{package} is not installed (apt install {package})")
-    wanted = {name: name for name in FILES} | {f"{name}.gz": name for name in FILES}
+    wanted = {*FILES, *(f"{name}.gz" for name in FILES)}
     folders = {
         Path(line).parent for line in listed.stdout.splitlines() if Path(line).name in wanted
     }

@@ -22,6 +22,11 @@ COLORS = {"train": "tab:blue", "val": "tab:orange", "adam": "tab:green", "sgd": 
 DIGITS = DATASETS["mnist"].classes
 
 
+def are_digits(classes: tuple[str, ...]) -> bool:
+    """One character a class: labels that fit where a digit does."""
+    return all(len(label) == 1 for label in classes)
+
+
 def save(figure: plt.Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
@@ -89,7 +94,7 @@ def confusion(
         xticks=range(len(classes)),
         yticks=range(len(classes)),
     )
-    if any(len(label) > 1 for label in classes):  # names, not digits: slanted to fit
+    if not are_digits(classes):  # names: slanted to fit
         ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
         ax.set_yticklabels(classes, fontsize=8)
     figure.colorbar(image, ax=ax, label="images + 1")
@@ -106,7 +111,7 @@ def misclassified(
     cols: int = 8,
 ) -> plt.Figure:
     """The first test images the model got wrong, with what it said."""
-    digits = all(len(label) == 1 for label in classes)
+    digits = are_digits(classes)
     wrong = np.flatnonzero(actual != predicted)[: rows * cols]
     figure, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5), layout="constrained")
     for ax in axes.flat:

@@ -80,7 +80,9 @@ def write_progress(history: list, curves_csv: Path, metrics_json: Path) -> None:
 
 def record(section: str, cfg: params.Training, dataset_name: str) -> dict:
     """How the model was trained, kept in its file: the params section, flat, and the dataset
-    with its class names, which `evaluate`, `predict` and the draw page read the model with."""
+    with its class names, which `evaluate`, `predict` and the draw page read the model with. The
+    keys keep their order from one run to the next, because the order is part of the file's
+    bytes."""
     settings = {**asdict(cfg.optimizer), **asdict(cfg.loop)}
     first = ("lr", "epochs", "batch_size", "weight_decay", "schedule")
     return {
