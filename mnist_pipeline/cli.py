@@ -13,10 +13,18 @@ from typing import NoReturn
 from mnist_pipeline.errors import UserError
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default at the end of its help, unless it has none to show or its help
+    already says what it is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser(description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -37,7 +45,7 @@ def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPar
     except UserError as error:
         if debug:
             raise
-        log(f"error: {error}")
+        log(f"error: {error}{after_dvc_removed_outputs()}")
         sys.exit(1)
     except KeyboardInterrupt:
         if debug:
@@ -45,3 +53,12 @@ def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPar
         log("interrupted: stopped before writing any output")
         sys.exit(130)
     sys.exit(0)
+
+
+def after_dvc_removed_outputs() -> str:
+    """Under `dvc repro` (which names the stage in DVC_STAGE), how to get back the outputs DVC
+    removed before it ran the stage: this command wrote none of them."""
+    stage = os.environ.get("DVC_STAGE")
+    if not stage:
+        return ""
+    return f" (DVC removed {stage}'s outputs before running it; `dvc checkout` restores them)"

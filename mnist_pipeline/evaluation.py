@@ -25,6 +25,16 @@ def loss_and_accuracy(
     return F.cross_entropy(split_logits, labels).item(), accuracy
 
 
+def per_image(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's cross-entropy (float32) and whether the model got it right: what a paired
+    comparison of two models over the same test images resamples."""
+    split_logits = logits(model, images)
+    losses = F.cross_entropy(split_logits, labels, reduction="none")
+    return losses.cpu().numpy(), (split_logits.argmax(1) == labels).cpu().numpy()
+
+
 def scores_and_predictions(
     model: torch.nn.Module, split: Split, device: torch.device
 ) -> tuple[dict, np.ndarray]:

@@ -1,5 +1,5 @@
-"""Stage `inputs` of study/dvc.yaml: what every cell's bytes depend on beyond its arm, lr and
-seed, in one file that each cell depends on.
+"""Stages `inputs@PROBLEM` of study/dvc.yaml: what the bytes of every cell of a problem depend on
+beyond its arm, lr and seed, in one file that each of them depends on.
 
 That is the data and the code a cell reads (the files in --data and those given with --code, by
 their sha256) and its settings from params.yaml and study/params.yaml. The file changes when any
@@ -38,6 +38,6 @@ def main(args) -> None:
 if __name__ == "__main__":
     parser = cli.parser(__doc__)
     parser.add_argument("--out", type=Path, required=True, help="the file every cell depends on")
-    parser.add_argument("--data", type=Path, required=True, help="the raw IDX files' folder")
+    parser.add_argument("--data", type=Path, required=True, help="the problem's raw IDX files")
     parser.add_argument("--code", type=Path, nargs="+", required=True, help="the cells' code")
     cli.run(main, parser)

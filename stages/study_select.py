@@ -1,4 +1,5 @@
-"""Stage `select` of study/dvc.yaml: each arm's lr, chosen on validation accuracy alone."""
+"""Stage `select` of study/dvc.yaml: each arm's lr on each problem, chosen on validation accuracy
+alone."""
 
 from pathlib import Path
 
@@ -9,12 +10,18 @@ from mnist_pipeline.study import analysis, protocol
 
 def main(args) -> None:
     plan = protocol.load()
-    chosen = analysis.choose(plan, analysis.sensitivity(analysis.tuning_scores(plan, args.cells)))
-    # One file per arm holding the lr alone: a rerun cell depends on its arm's file, so an arm
-    # whose choice did not change keeps its reruns.
-    for arm, lr in chosen.items():
-        write_json(args.out / f"{arm}.json", {"lr": lr})
-    cli.log("select: " + ", ".join(f"{arm} lr {lr:g}" for arm, lr in chosen.items()))
+    chosen = {}
+    for problem in plan.problems:
+        on = plan.on(problem.name)
+        scores = analysis.tuning_scores(on, args.cells)
+        # All problems are checked before anything is written.
+        chosen[problem.name] = analysis.choose(on, analysis.sensitivity(scores))
+    # One file per problem and arm holding the lr alone: a rerun cell depends on its arm's
+    # file, so an arm whose choice did not change keeps its reruns.
+    for problem, lrs in chosen.items():
+        for arm, lr in lrs.items():
+            write_json(args.out / problem / f"{arm}.json", {"lr": lr})
+        cli.log(f"select: {problem}: " + ", ".join(f"{arm} lr {lr:g}" for arm, lr in lrs.items()))
 
 
 if __name__ == "__main__":

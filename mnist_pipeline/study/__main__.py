@@ -3,7 +3,7 @@
     python -m mnist_pipeline.study                       # one worker per core
     python -m mnist_pipeline.study --jobs 1
     python -m mnist_pipeline.study --scheduler tcp://HOST:8786  # on a Dask cluster's workers
-    python -m mnist_pipeline.study --cells 'tune@adam-*' # a share, for a machine of a shared cache
+    python -m mnist_pipeline.study --cells 'tune@mnist-adam-*'  # a share (a shared DVC cache)
 
 DVC decides what is stale and records what ran; this command only runs it faster. Plain
 `dvc repro` in study/ (a DVC project of its own) gives the same bytes, one cell at a time, each
@@ -65,7 +65,7 @@ if __name__ == "__main__":
         "--cells",
         default="*",
         metavar="PATTERN",
-        help="train only the stale cells whose stage name matches, e.g. 'tune@adam-*', and "
+        help="train only the stale cells whose stage name matches, e.g. 'tune@mnist-adam-*', and "
         "leave the rest to machines that share the DVC cache (docs/study.md)",
     )
     cli.run(main, parser)

@@ -83,9 +83,9 @@ def choose(plan: Protocol, curve: pd.DataFrame) -> dict[str, float]:
         for side, room in (("below", math.log10(best) - low), ("above", high - math.log10(best))):
             if room < plan.lr_room - ROUNDING:
                 raise UserError(
-                    f"{PROTOCOL_FILE}: lrs: {arm.name}'s best lr {best:g} is {room:.2f} decades "
-                    f"from the grid's end, less than lr_room ({plan.lr_room:g}); extend the grid "
-                    f"{side} it and run the study again"
+                    f"{PROTOCOL_FILE}: lrs: {arm.name}'s best lr on {plan.problem.name}, "
+                    f"{best:g}, is {room:.2f} decades from the grid's end, less than lr_room "
+                    f"({plan.lr_room:g}); extend the grid {side} it and run the study again"
                 )
         chosen[arm.name] = best
     return chosen

@@ -20,18 +20,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mnist_pipeline import cli, params, resources
+from mnist_pipeline import cli, resources
 from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
-from mnist_pipeline.files import sha256, write_json
+from mnist_pipeline.files import write_json
 from mnist_pipeline.study import protocol, worker
 from mnist_pipeline.study.protocol import Cell, Protocol
 
 # The study is a DVC project of its own, so that the root's `dvc` commands do not load its
 # hundreds of stages; its stages run from the repository root, where this command runs.
 PROJECT = Path("study")
-INPUTS = PROJECT / "inputs.json"
-RAW = Path("data/raw")  # the root's: `data.dataset` decides what it holds
+INPUTS = PROJECT / "inputs"  # a file per problem: what its cells' bytes depend on
 RECORD_EVERY_S = 180  # recording a batch costs seconds; losing one to a crash, minutes
 
 
@@ -41,7 +40,6 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
     `scheduler`, the cells train on that Dask cluster's workers instead of `jobs` local ones."""
     plan = protocol.load()
     model, settings = protocol.root_settings()
-    check_data()
     if scheduler is None:
         check_machine(plan, model.hidden, jobs)
     # DVC reports each stage it restores or records at INFO: hundreds of lines here. Its logger
@@ -52,16 +50,24 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
     trained = 0
     # Connected before anything is written: an unreachable scheduler leaves the study as it was.
     with workers(jobs, scheduler) as (pool, described):
-        # The fingerprint every cell depends on: a change to the data, the code or the settings
-        # shows there, and only once it is rewritten does `dvc status` report the cells stale.
+        # Each problem's data (downloaded once) and the fingerprint its cells depend on: a change
+        # to the data, the code or the settings shows there, and only once it is rewritten does
+        # `dvc status` report the cells stale.
         dvc("repro", "--quiet", "inputs", cwd=PROJECT)
-        inputs = json.loads(INPUTS.read_text())
-        fingerprint = {"code": inputs["code"], "data": inputs["data"]}
+        fingerprints = {}
+        for problem in plan.problems:
+            inputs = json.loads((INPUTS / f"{problem.name}.json").read_text())
+            fingerprints[problem.name] = {"code": inputs["code"], "data": inputs["data"]}
 
         def task(cell: Cell) -> worker.Task:
-            lr = lr_of(cell)
             return worker.Task(
-                cell, lr, plan, model.hidden, settings.cpu_kernels, settings.device, fingerprint
+                cell,
+                lr_of(cell),
+                plan,
+                model.hidden,
+                settings.cpu_kernels,
+                settings.device,
+                fingerprints[cell.problem],
             )
 
         for stage, after in (("tune", ["select"]), ("rerun", [])):
@@ -77,24 +83,6 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
             dvc("repro", "--quiet", *after, cwd=PROJECT)
     minutes = (time.perf_counter() - started) / 60
     cli.log(f"study: {trained} cells trained in {minutes:.1f} min")
-
-
-def check_data() -> None:
-    """The protocol is declared for MNIST: refuse, before anything is written, to train its
-    cells on another dataset that `data.dataset` put in data/raw."""
-    if not RAW.is_dir():
-        return  # `dvc repro inputs` names the missing folder
-    pins = params.data(params.load()).sha256
-    found = {path.name: sha256(path) for path in sorted(RAW.iterdir())}
-    if found == pins["mnist"]:
-        return
-    other = next((name for name, theirs in pins.items() if theirs == found), None)
-    raise UserError(
-        f"{RAW}: holds {f'{other} files' if other else 'files that are not MNIST'}, and the "
-        "study's protocol is declared for MNIST; nothing was run: put MNIST back (data.dataset: "
-        "mnist, then `dvc repro download`, or `dvc checkout` after `git checkout params.yaml`) "
-        "and run the study again"
-    )
 
 
 @contextlib.contextmanager
@@ -181,8 +169,12 @@ def train(tasks: list[worker.Task], pool: concurrent.futures.Executor, stage: st
     """Train `tasks` on `pool`'s workers, writing and recording what finishes as it goes."""
     finished, failures = [], []
     recorded_at = time.perf_counter()
-    # Seed by seed, so that a worker's next cell mostly reuses the split it has in memory.
-    tasks = sorted(tasks, key=lambda task: (task.cell.seed, task.cell.arm, task.cell.lr or 0))
+    # Problem by problem and seed by seed, so that a worker's next cell mostly reuses the split
+    # it has in memory.
+    tasks = sorted(
+        tasks,
+        key=lambda task: (task.cell.problem, task.cell.seed, task.cell.arm, task.cell.lr or 0),
+    )
     futures = {pool.submit(worker.run, task): task.cell for task in tasks}
     try:
         bar = tqdm(
@@ -226,7 +218,7 @@ def train(tasks: list[worker.Task], pool: concurrent.futures.Executor, stage: st
 def lr_of(cell: Cell) -> float:
     if cell.stage == "tune":
         return cell.lr
-    return protocol.chosen_lr(protocol.SELECTED / f"{cell.arm}.json")
+    return protocol.chosen_lr(protocol.SELECTED / cell.problem / f"{cell.arm}.json")
 
 
 def stale_stages() -> set[str]:

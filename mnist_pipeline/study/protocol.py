@@ -1,7 +1,8 @@
 """study/params.yaml, validated before any run, and the cells it expands into.
 
-A cell is one training run. `tune@ARM-LR-SEED` trains an arm at one lr of the grid with a tuning
-seed; `rerun@ARM-SEED` trains it at the lr that `select` chose, with a rerun seed. The names are
+A cell is one training run. `tune@PROBLEM-ARM-LR-SEED` trains an arm on a problem (a dataset the
+pipeline knows) at one lr of the grid with a tuning seed; `rerun@PROBLEM-ARM-SEED` trains it at
+the lr that `select` chose for it on that problem, with a rerun seed. The names are
 the stage names that `study/dvc.yaml`'s matrices give, so DVC and the engine speak of the same
 runs (tests/test_study_dvc_yaml.py checks both expansions agree).
 """
@@ -15,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from mnist_pipeline import params, resources
+from mnist_pipeline.datasets import DATASETS
 from mnist_pipeline.errors import UserError
 
 PROTOCOL_FILE = "study/params.yaml"
 CELLS = Path("study/cells")
 SELECTED = Path("study/selected")
+DATA = Path("study/data")  # a folder of raw IDX files per problem, the study's `data` stages'
+
 ALGORITHMS = {"sgd": params.SGD, "adam": params.Adam}
 # A run whose loss became NaN or infinite scores as a model that knows nothing: chance accuracy
 # on ten balanced classes, and the loss of a uniform prediction.
 CHANCE = {"acc": 0.1, "loss": math.log(10)}
-TRAINING_IMAGES = 60_000  # MNIST's, from which each seed draws its validation split
+TRAINING_IMAGES = 60_000  # every problem's, from which each seed draws its validation split
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,19 @@ class Arm:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A dataset the arms are compared on, with what its verdict is read against."""
+
+    name: str  # a dataset of mnist_pipeline/datasets.py
+    good_range: float  # validation accuracy
+    targets: tuple[float, ...]  # validation accuracies, ascending
+    margins: dict  # "test_acc" | "test_loss" -> margin > 0
+
+
+@dataclass(frozen=True)
 class Cell:
     stage: str  # "tune" or "rerun"
+    problem: str
     arm: str
     seed: int
     lr: float | None = None  # a rerun's lr is the one `select` chose
@@ -44,13 +59,15 @@ class Cell:
     @property
     def name(self) -> str:
         """The DVC stage name: matrix values joined by '-', as DVC writes them."""
-        values = [self.arm, self.lr, self.seed] if self.stage == "tune" else [self.arm, self.seed]
+        values = [self.problem, self.arm]
+        values += [self.lr, self.seed] if self.stage == "tune" else [self.seed]
         return f"{self.stage}@{'-'.join(str(value) for value in values)}"
 
     @property
     def file(self) -> Path:
-        """Its result, relative to the cells folder: tune/adam-128-0.001-1.json."""
-        return Path(self.stage) / f"{self.name.partition('@')[2]}.json"
+        """Its result, relative to the cells folder: tune/mnist/adam-128-0.001-1.json."""
+        values = [self.arm, self.lr, self.seed] if self.stage == "tune" else [self.arm, self.seed]
+        return Path(self.stage) / self.problem / f"{'-'.join(str(value) for value in values)}.json"
 
     @property
     def path(self) -> Path:
@@ -68,10 +85,34 @@ class Protocol:
     lr_room: float  # decades
     tuning_seeds: tuple[int, ...]
     rerun_seeds: tuple[int, ...]
-    good_range: float
-    targets: tuple[float, ...]
-    margins: dict  # "test_acc" | "test_loss" -> margin > 0
+    problems: tuple[Problem, ...]
     threads: int
+
+    def on(self, problem: str) -> "Protocol":
+        """The protocol for `problem` alone: its cells, and the settings its verdict reads."""
+        return dataclasses.replace(self, problems=(self.problem_named(problem),))
+
+    def problem_named(self, name: str) -> Problem:
+        return next(problem for problem in self.problems if problem.name == name)
+
+    @property
+    def problem(self) -> Problem:
+        """The one problem of a protocol narrowed by `on`."""
+        (problem,) = self.problems
+        return problem
+
+    # What the analysis of one problem reads, as before there were several.
+    @property
+    def good_range(self) -> float:
+        return self.problem.good_range
+
+    @property
+    def targets(self) -> tuple[float, ...]:
+        return self.problem.targets
+
+    @property
+    def margins(self) -> dict:
+        return self.problem.margins
 
     def arm(self, name: str) -> Arm:
         return next(arm for arm in self.arms if arm.name == name)
@@ -90,12 +131,18 @@ class Protocol:
         """Every cell of `stage` ("tune" or "rerun"), in the order DVC's matrix expands them."""
         if stage == "tune":
             return [
-                Cell("tune", arm.name, seed, lr)
+                Cell("tune", problem.name, arm.name, seed, lr)
+                for problem in self.problems
                 for arm in self.arms
                 for lr in self.lrs
                 for seed in self.tuning_seeds
             ]
-        return [Cell("rerun", arm.name, seed) for arm in self.arms for seed in self.rerun_seeds]
+        return [
+            Cell("rerun", problem.name, arm.name, seed)
+            for problem in self.problems
+            for arm in self.arms
+            for seed in self.rerun_seeds
+        ]
 
 
 def load(path: Path | str = PROTOCOL_FILE) -> Protocol:
@@ -105,8 +152,8 @@ def load(path: Path | str = PROTOCOL_FILE) -> Protocol:
 def parse(raw: dict, file: str = PROTOCOL_FILE) -> Protocol:
     """Validate the protocol; a bad value ends in one line naming the key and what was
     expected."""
-    known = ["arms", "reference", "optimizers", "epochs", "schedule", "val_size", "lrs", "lr_room"]
-    known += ["seeds", "good_range", "targets", "margins", "threads"]
+    known = ["problems", "arms", "reference", "optimizers", "epochs", "schedule", "val_size"]
+    known += ["lrs", "lr_room", "seeds", "good_range", "targets", "margins", "threads"]
     params.check_keys(raw, known, "protocol", file)
 
     def fail(key: str, expected: str) -> UserError:
@@ -146,17 +193,7 @@ def parse(raw: dict, file: str = PROTOCOL_FILE) -> Protocol:
             f"{file}: seeds.rerun: {', '.join(map(str, overlap))} also tuning seeds; the reruns "
             "must be fresh seeds, disjoint from seeds.tuning"
         )
-    margins = raw.get("margins")
-    params.check_keys(margins, ["test_acc", "test_loss"], "margins", file)
-    for key in ("test_acc", "test_loss"):
-        if len(numbers([margins.get(key)], lambda v: v > 0)) != 1:
-            raise fail(f"margins.{key}", "a number > 0 (the equivalence margin)")
-    targets = numbers(raw.get("targets"), lambda v: 0 < v < 1)
-    if not targets:
-        raise fail("targets", "a non-empty list of validation accuracies between 0 and 1")
-    good_range = numbers([raw.get("good_range")], lambda v: 0 < v < 1)
-    if not good_range:
-        raise fail("good_range", "a number between 0 and 1 (validation accuracy)")
+    problems = parse_problems(raw, fail, file)
     threads = params.coerce(raw.get("threads"), int)
     if threads is None or not 1 <= threads <= resources.max_threads():
         raise fail("threads", resources.threads_rule())
@@ -173,11 +210,49 @@ def parse(raw: dict, file: str = PROTOCOL_FILE) -> Protocol:
         lr_room=lr_room[0],
         tuning_seeds=tuple(tuning),
         rerun_seeds=tuple(rerun),
-        good_range=good_range[0],
-        targets=tuple(sorted(targets)),
-        margins={key: float(margins[key]) for key in ("test_acc", "test_loss")},
+        problems=problems,
         threads=threads,
     )
+
+
+def parse_problems(raw: dict, fail, file: str) -> tuple[Problem, ...]:
+    """The problems, each with its good range, targets and margins (mappings by problem)."""
+    names = raw.get("problems")
+    if (
+        not isinstance(names, list)
+        or not names
+        or len(set(map(str, names))) != len(names)
+        or any(name not in DATASETS for name in names)
+    ):
+        raise fail("problems", f"a non-empty list of distinct datasets from {', '.join(DATASETS)}")
+    for key in ("good_range", "targets", "margins"):
+        settings = raw.get(key)
+        if not isinstance(settings, dict) or set(settings) != set(names):
+            raise fail(key, f"a mapping with one entry for each problem ({', '.join(names)})")
+    problems = []
+    for name in names:
+        margins = raw["margins"][name]
+        params.check_keys(margins, ["test_acc", "test_loss"], f"margins.{name}", file)
+        for key in ("test_acc", "test_loss"):
+            if len(numbers([margins.get(key)], lambda v: v > 0)) != 1:
+                raise fail(f"margins.{name}.{key}", "a number > 0 (the equivalence margin)")
+        targets = numbers(raw["targets"][name], lambda v: 0 < v < 1)
+        if not targets:
+            raise fail(
+                f"targets.{name}", "a non-empty list of validation accuracies between 0 and 1"
+            )
+        good_range = numbers([raw["good_range"][name]], lambda v: 0 < v < 1)
+        if not good_range:
+            raise fail(f"good_range.{name}", "a number between 0 and 1 (validation accuracy)")
+        problems.append(
+            Problem(
+                name=name,
+                good_range=good_range[0],
+                targets=tuple(sorted(targets)),
+                margins={key: float(margins[key]) for key in ("test_acc", "test_loss")},
+            )
+        )
+    return tuple(problems)
 
 
 def parse_optimizers(raw: Any, file: str) -> dict:

@@ -3,10 +3,11 @@ machine or another.
 
 A task carries what the cell's bytes depend on beyond the worker's checkout: the cell, its lr,
 the protocol and the settings, and the fingerprint of the code and data the driver holds (the
-`code` and `data` of study/inputs.json). A worker checks its own checkout against that
-fingerprint and refuses, in one line, to train with other code or data. It returns the result
-instead of writing it: the driver writes each cell's file and records it in DVC, so a worker
-writes nothing into any repository, and nothing a refused or failed task returns is recorded.
+`code` and `data` of study/inputs/PROBLEM.json for the cell's problem). A worker checks its own
+checkout against that fingerprint and refuses, in one line, to train with other code or data.
+It returns the result instead of writing it: the driver writes each cell's file and records it
+in DVC, so a worker writes nothing into any repository, and nothing a refused or failed task
+returns is recorded.
 """
 
 import os
@@ -20,9 +21,10 @@ from pathlib import Path
 from mnist_pipeline import runtime
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256
+from mnist_pipeline.study import protocol
 from mnist_pipeline.study.protocol import Cell, Protocol
 
-# The checkout this worker's code comes from: its data/raw and its code are what it trains with.
+# The checkout this worker's code comes from: its study data and its code are what it trains with.
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,7 +56,13 @@ def run(task: Task) -> dict:
         with tempfile.TemporaryDirectory(prefix="mnist-study-") as scratch:
             out = Path(scratch) / "cell.json"
             return cells.run(
-                task.cell, task.lr, task.plan, task.hidden, ROOT / "data/raw", device, out
+                task.cell,
+                task.lr,
+                task.plan,
+                task.hidden,
+                ROOT / protocol.DATA / task.cell.problem,
+                device,
+                out,
             )
 
 
