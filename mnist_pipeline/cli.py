@@ -61,4 +61,7 @@ def after_dvc_removed_outputs() -> str:
     stage = os.environ.get("DVC_STAGE")
     if not stage:
         return ""
-    return f" (DVC removed {stage}'s outputs before running it; `dvc checkout` restores them)"
+    return (
+        f" (DVC removed {stage}'s outputs before running it: `dvc checkout {stage}` restores "
+        "those in its cache, `git checkout` those in git)"
+    )

@@ -14,7 +14,8 @@ from tests.conftest import BIN, ROOT
 
 def from_root(stage: dict) -> dict:
     """A stage of the study's own DVC project with its deps as paths from the repository root,
-    where its commands run (`cd ..`), like the pipeline's."""
+    where its commands run (`cd ..`), like the pipeline's; a `foreach` stage as its `do`."""
+    stage = stage.get("do", stage)
     deps = [dep[3:] if dep.startswith("../") else f"study/{dep}" for dep in stage.get("deps", [])]
     return {**stage, "deps": deps}
 
@@ -24,10 +25,11 @@ STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] | {
     f"study/dvc.yaml:{name}": from_root(stage)
     for name, stage in yaml.safe_load((ROOT / "study" / "dvc.yaml").read_text())["stages"].items()
 }
-# `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml).
-NO_CODE_DEPS = {"download"}
-# The study's cells list no code: each depends on study/inputs.json, the fingerprint that the
-# stage `inputs` writes of their code and settings (see study/dvc.yaml).
+# `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml), and so
+# is the study's `data` per problem, which runs it.
+NO_CODE_DEPS = {"download", "study/dvc.yaml:data"}
+# The study's cells list no code: each depends on study/inputs/PROBLEM.json, the fingerprint
+# that the stage `inputs` writes of their code and settings (see study/dvc.yaml).
 CELLS = {"study/dvc.yaml:tune", "study/dvc.yaml:rerun"}
 INPUTS = "study/dvc.yaml:inputs"
 
@@ -87,7 +89,7 @@ def test_stage_deps_list_every_module_its_command_imports(name):
 
 @pytest.mark.parametrize("name", sorted(CELLS))
 def test_a_cell_depends_on_the_fingerprint_of_exactly_the_code_it_runs(name):
-    assert not code_deps(name) and "study/inputs.json" in STAGES[name]["deps"]
+    assert not code_deps(name) and "study/inputs/${item.problem}.json" in STAGES[name]["deps"]
     fingerprinted = set(STAGES[INPUTS]["cmd"].partition("--code")[2].split())
     missing, extra = sorted(code(name) - fingerprinted), sorted(fingerprinted - code(name))
     assert fingerprinted == code(name), (
@@ -104,8 +106,9 @@ def test_the_fingerprint_holds_the_settings_its_stage_lists_as_params():
     ]
 
 
-def test_download_lists_no_code_on_purpose():
-    assert not [dep for dep in STAGES["download"].get("deps", []) if dep.endswith(".py")]
+@pytest.mark.parametrize("name", sorted(NO_CODE_DEPS))
+def test_download_lists_no_code_on_purpose(name):
+    assert not code_deps(name)
 
 
 @pytest.mark.parametrize("package", ["mnist_pipeline", "mnist_pipeline/study"])

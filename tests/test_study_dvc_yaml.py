@@ -21,7 +21,8 @@ def stages() -> dict:
 
 def test_dvc_expands_exactly_the_protocol_s_cells(stages):
     cells = [cell.name for stage in ("tune", "rerun") for cell in PLAN.cells(stage)]
-    assert sorted(stages) == sorted(["inputs", *cells, "select", "report"])
+    per_problem = [f"{stage}@{p.name}" for stage in ("data", "inputs") for p in PLAN.problems]
+    assert sorted(stages) == sorted([*per_problem, *cells, "select", "report"])
 
 
 def options(cmd: str) -> dict:
@@ -35,17 +36,18 @@ def test_each_cell_stage_runs_that_cell_into_its_file(stages, stage):
         dvc_stage = stages[cell.name]
         assert dvc_stage.cmd.startswith("cd .. && python -m stages.study_cell ")
         args = options(dvc_stage.cmd)
-        assert (args["--arm"], int(args["--seed"])) == (cell.arm, cell.seed)
+        assert (args["--problem"], args["--arm"]) == (cell.problem, cell.arm)
+        assert int(args["--seed"]) == cell.seed
+        assert args["--raw"] == f"{protocol.DATA}/{cell.problem}"
         if stage == "tune":
             assert float(args["--lr"]) == cell.lr
         else:
-            assert args["--lr-from"] == f"{protocol.SELECTED}/{cell.arm}.json"
+            assert args["--lr-from"] == f"{protocol.SELECTED}/{cell.problem}/{cell.arm}.json"
         assert args["--out"] == str(cell.path)
         assert [f"study/{out.def_path}" for out in dvc_stage.outs] == [str(cell.path)]
         assert not dvc_stage.outs[0].use_cache  # in git: a fresh clone has every result
 
 
-def test_a_rerun_depends_on_its_own_arm_s_choice_only(stages):
-    deps = [dep.def_path for dep in stages["rerun@adam-128-101"].deps]
-    assert "selected/adam-128.json" in deps
-    assert not [dep for dep in deps if dep.startswith("selected/") and "adam-128" not in dep]
+def test_a_rerun_depends_on_its_own_arm_s_choice_and_its_problem_s_inputs_only(stages):
+    deps = [dep.def_path for dep in stages["rerun@fashion-mnist-adam-128-101"].deps]
+    assert sorted(deps) == ["inputs/fashion-mnist.json", "selected/fashion-mnist/adam-128.json"]

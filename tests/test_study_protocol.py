@@ -31,21 +31,30 @@ def test_the_committed_protocol_meets_the_issue_s_floor():
     assert max(math.log10(b / a) for a, b in zip(lrs, lrs[1:], strict=False)) <= 0.25 + 1e-3
     assert len(plan.tuning_seeds) >= 3 and len(plan.rerun_seeds) >= 20
     assert plan.lr_room >= 1
+    # Both problems, each with the settings docs/study.md declared before its first run.
+    assert [problem.name for problem in plan.problems] == ["mnist", "fashion-mnist"]
+    fashion = plan.on("fashion-mnist")
+    assert fashion.margins == {"test_acc": 0.002, "test_loss": 0.02}
+    assert (fashion.good_range, fashion.targets) == (0.004, (0.88, 0.89))
 
 
 def test_cells_are_named_as_dvc_names_matrix_stages():
     plan = protocol.parse(COMMITTED)
     tune = plan.cells("tune")
-    assert len(tune) == len(plan.arms) * len(plan.lrs) * len(plan.tuning_seeds)
-    assert tune[0].name == "tune@sgd-128-0.0001-1"
-    assert str(tune[0].path) == "study/cells/tune/sgd-128-0.0001-1.json"
-    assert plan.cells("rerun")[0].name == "rerun@sgd-128-101"
+    per_problem = len(plan.arms) * len(plan.lrs) * len(plan.tuning_seeds)
+    assert len(tune) == len(plan.problems) * per_problem
+    assert tune[0].name == "tune@mnist-sgd-128-0.0001-1"
+    assert str(tune[0].path) == "study/cells/tune/mnist/sgd-128-0.0001-1.json"
+    assert tune[per_problem].name == "tune@fashion-mnist-sgd-128-0.0001-1"
+    assert plan.cells("rerun")[0].name == "rerun@mnist-sgd-128-101"
+    assert str(plan.cells("rerun")[-1].path) == "study/cells/rerun/fashion-mnist/adam-256-120.json"
+    assert plan.on("fashion-mnist").cells("tune") == tune[per_problem:]
 
 
 def test_an_integer_lr_keeps_its_text_as_dvc_does():
     raw = copy.deepcopy(COMMITTED) | {"lrs": [1, 0.5]}
     names = [cell.name for cell in protocol.parse(raw).cells("tune")[:4]]
-    assert names[0] == "tune@sgd-128-1-1" and "tune@sgd-128-0.5-1" in names
+    assert names[0] == "tune@mnist-sgd-128-1-1" and "tune@mnist-sgd-128-0.5-1" in names
 
 
 def test_each_arm_is_compared_with_the_reference_at_its_batch_size():
@@ -79,9 +88,18 @@ def changed(key: str, value):
         ("seeds.rerun", [1, 101], "seeds.rerun: 1 also tuning seeds; the reruns must be fresh"),
         ("seeds.rerun", [101], "seeds.rerun: expected a list of at least two"),
         ("seeds.tuning", [], "seeds.tuning: expected a non-empty list"),
-        ("margins.test_acc", 0, "margins.test_acc: expected a number > 0"),
-        ("margins.test_loss", -0.01, "margins.test_loss: expected a number > 0"),
-        ("margins.test_acc", KeyError, "margins.test_acc: expected a number > 0"),
+        ("margins.mnist.test_acc", 0, "margins.mnist.test_acc: expected a number > 0"),
+        (
+            "margins.fashion-mnist.test_loss",
+            -0.01,
+            "margins.fashion-mnist.test_loss: expected a number > 0",
+        ),
+        ("margins.mnist.test_acc", KeyError, "margins.mnist.test_acc: expected a number > 0"),
+        ("margins.mnist", KeyError, "margins: expected a mapping with one entry for each problem"),
+        ("targets.mnist", [1.5], "targets.mnist: expected a non-empty list of validation acc"),
+        ("good_range", 0.002, "good_range: expected a mapping with one entry for each problem"),
+        ("problems", ["kmnist"], "problems: expected a non-empty list of distinct datasets from"),
+        ("problems", [], "problems: expected a non-empty list"),
         ("arms", ["adam-128"], "arms: expected a momentum-128 arm to compare adam-128 with"),
         ("arms", ["rmsprop-128"], "arms: expected a non-empty list of distinct OPTIMIZER-BATCH"),
         ("arms", ["adam-0", "momentum-0"], "arms: expected a non-empty list"),

@@ -1,8 +1,8 @@
 """One cell of the study: its seed's split, a fresh MLP, the training loop, a JSON result.
 
 A rerun's result also holds, image by image, the test loss and whether the image was classified
-right, packed small (`pack_images`): that is what lets the report resample the test images as
-well as the seeds.
+right, packed small (mnist_pipeline.study.images): what lets the report resample the test images
+as well as the seeds.
 
 The same `run` serves DVC, which runs a cell's stage command in a process of its own, and the
 engine, which runs many cells one after another in each worker process. A cell depends on its
@@ -10,15 +10,13 @@ seed alone (the split, `torch.manual_seed` before the weights are drawn, the bat
 on what ran before it in the process, so both ways write the same bytes.
 """
 
-import base64
 import functools
 from pathlib import Path
-
-import numpy as np
 
 from mnist_pipeline import dataset
 from mnist_pipeline.dataset import Split
 from mnist_pipeline.files import write_json
+from mnist_pipeline.study.images import pack
 from mnist_pipeline.study.protocol import CHANCE, Cell, Protocol
 
 
@@ -87,28 +85,6 @@ def run(cell: Cell, lr: float, protocol: Protocol, hidden: int, raw_dir: Path, d
             tensors = to_tensors(test, device)
             loss, acc = loss_and_accuracy(model, *tensors)
             result["test"] = {"acc": acc, "loss": loss}
-            result["test_images"] = pack_images(*per_image(model, *tensors))
+            result["test_images"] = pack(*per_image(model, *tensors))
     write_json(out, result)
     return result
-
-
-def pack_images(losses: np.ndarray, correct: np.ndarray) -> dict:
-    """Per-image losses and right-or-wrong, as text a JSON file holds: the booleans as bits,
-    the losses as float16 (3 significant digits, ample for a mean over thousands of images; a
-    loss past float16's range keeps float32), each base64. ~28 KB for 10,000 images."""
-    dtype = "<f2" if np.all(np.abs(losses) <= np.finfo(np.float16).max) else "<f4"
-    return {
-        "count": int(len(correct)),
-        "correct_bits": base64.b64encode(np.packbits(correct.astype(bool))).decode(),
-        "loss_dtype": dtype,
-        "loss": base64.b64encode(losses.astype(dtype).tobytes()).decode(),
-    }
-
-
-def unpack_images(packed: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(losses as float64, correct as bool), as `pack_images` packed them."""
-    count = packed["count"]
-    bits = np.frombuffer(base64.b64decode(packed["correct_bits"]), dtype=np.uint8)
-    correct = np.unpackbits(bits, count=count).astype(bool)
-    raw = base64.b64decode(packed["loss"])
-    return np.frombuffer(raw, dtype=packed["loss_dtype"]).astype(np.float64), correct

@@ -221,8 +221,8 @@ def parse_problems(raw: dict, fail, file: str) -> tuple[Problem, ...]:
     if (
         not isinstance(names, list)
         or not names
-        or len(set(map(str, names))) != len(names)
-        or any(name not in DATASETS for name in names)
+        or not all(isinstance(name, str) and name in DATASETS for name in names)
+        or len(set(names)) != len(names)
     ):
         raise fail("problems", f"a non-empty list of distinct datasets from {', '.join(DATASETS)}")
     for key in ("good_range", "targets", "margins"):
