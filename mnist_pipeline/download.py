@@ -62,10 +62,13 @@ class SourceError(Exception):
 Fetched = dict[str, tuple[Path, str]]
 
 
-def download(sources: list, pins: dict, out_dir: Path, dataset: str) -> None:
+def download(
+    sources: list, pins: dict, out_dir: Path, dataset: str, removed_first: bool = True
+) -> None:
     """Try `sources` (from `resolve`) in turn; install the first complete, verified set: the
     files of `dataset`, whose sha256 are `pins[dataset]` (the other datasets' pins only name
-    files that belong to another one)."""
+    files that belong to another one). `removed_first`: the caller is the `download` stage,
+    whose old output DVC removed before running it, and a failure says how to get it back."""
     failures = []
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # The scratch folder sits beside the output so the final renames stay on one filesystem.
@@ -92,9 +95,10 @@ def download(sources: list, pins: dict, out_dir: Path, dataset: str) -> None:
             )
             return
     hint = f"under `dvc repro` the previous {out_dir} was removed first; `dvc checkout` restores it"
+    hint = f" ({hint})" if removed_first else ""
     if len(failures) == 1:
-        raise UserError(f"{failures[0]} ({hint})")
-    raise UserError(f"no source delivered verified files: {'; '.join(failures)} ({hint})")
+        raise UserError(f"{failures[0]}{hint}")
+    raise UserError(f"no source delivered verified files: {'; '.join(failures)}{hint}")
 
 
 def resolve(source: str, dataset: Dataset) -> list:

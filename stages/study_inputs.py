@@ -1,8 +1,9 @@
 """Stages `inputs@PROBLEM` of study/dvc.yaml: what the bytes of every cell of a problem depend on
 beyond its arm, lr and seed, in one file that each of them depends on.
 
-That is the data and the code a cell reads (the files in --data and those given with --code, by
-their sha256) and its settings from params.yaml and study/params.yaml. The file changes when any
+That is the data and the code a cell reads (the problem's files by the sha256 that params.yaml
+pins for them, the files given with --code by theirs) and its settings from params.yaml and
+study/params.yaml. The file changes when any
 of them changes, so DVC then reports every cell stale, as if each listed them all. Each cell
 checking one file instead of a folder, 14 files and two parsed params files is what keeps
 `dvc status` quick with 581 cells (docs/study.md).
@@ -11,8 +12,9 @@ checking one file instead of a folder, 14 files and two parsed params files is w
 from pathlib import Path
 
 from mnist_pipeline import cli, params
+from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256, write_json
-from mnist_pipeline.study import protocol
+from mnist_pipeline.study import data, protocol
 
 # The keys a cell's run reads, as this stage's `params:` in study/dvc.yaml lists them.
 ROOT_KEYS = ["model.hidden", "runtime.device", "runtime.cpu_kernels"]
@@ -25,8 +27,11 @@ def main(args) -> None:
     protocol.parse(study)
     params.model(root)
     params.runtime(root)
+    pins = params.data(root).sha256
+    if args.problem not in pins:
+        raise UserError(f"{params.PARAMS_FILE}: data.sha256: no pins for {args.problem}")
     inputs = {
-        "data": {path.as_posix(): sha256(path) for path in sorted(args.data.iterdir())},
+        "data": data.files(args.problem, pins[args.problem]),
         "code": {path.as_posix(): sha256(path) for path in sorted(args.code)},
         params.PARAMS_FILE: {key: protocol.raw_value(root, key) for key in ROOT_KEYS},
         protocol.PROTOCOL_FILE: {key: study[key] for key in PROTOCOL_KEYS},
@@ -38,6 +43,6 @@ def main(args) -> None:
 if __name__ == "__main__":
     parser = cli.parser(__doc__)
     parser.add_argument("--out", type=Path, required=True, help="the file every cell depends on")
-    parser.add_argument("--data", type=Path, required=True, help="the problem's raw IDX files")
+    parser.add_argument("--problem", required=True, help="a problem of study/params.yaml")
     parser.add_argument("--code", type=Path, nargs="+", required=True, help="the cells' code")
     cli.run(main, parser)

@@ -25,9 +25,8 @@ STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] | {
     f"study/dvc.yaml:{name}": from_root(stage)
     for name, stage in yaml.safe_load((ROOT / "study" / "dvc.yaml").read_text())["stages"].items()
 }
-# `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml), and so
-# is the study's `data` per problem, which runs it.
-NO_CODE_DEPS = {"download", "study/dvc.yaml:data"}
+# `download`'s output is decided by the sha256 pins alone (see its comment in dvc.yaml).
+NO_CODE_DEPS = {"download"}
 # The study's cells list no code: each depends on study/inputs/PROBLEM.json, the fingerprint
 # that the stage `inputs` writes of their code and settings (see study/dvc.yaml).
 CELLS = {"study/dvc.yaml:tune", "study/dvc.yaml:rerun"}
@@ -100,8 +99,9 @@ def test_a_cell_depends_on_the_fingerprint_of_exactly_the_code_it_runs(name):
 def test_the_fingerprint_holds_the_settings_its_stage_lists_as_params():
     from stages import study_inputs
 
-    assert STAGES[INPUTS]["params"] == [  # relative to study/, the study's DVC project
-        {"../params.yaml": study_inputs.ROOT_KEYS},
+    # Relative to study/, the study's DVC project; the data by its problem's pins.
+    assert STAGES[INPUTS]["params"] == [
+        {"../params.yaml": [*study_inputs.ROOT_KEYS, "data.sha256.${item}"]},
         {"params.yaml": study_inputs.PROTOCOL_KEYS},
     ]
 

@@ -1,6 +1,6 @@
-"""The optimizer study end to end on a tiny protocol (2 arms, 2 lrs x 2 tuning seeds, 2 rerun
-seeds, 1 epoch on 10,000 training images), through the engine and the real `dvc` CLI in a
-temporary clone."""
+"""The optimizer study end to end on a tiny protocol (both problems, 2 arms, 2 lrs x 2 tuning
+seeds, 2 rerun seeds, 1 epoch on 10,000 training images), through the engine and the real `dvc`
+CLI in a temporary clone."""
 
 import json
 import os
@@ -13,13 +13,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnist_pipeline.datasets import DATASETS
-from mnist_pipeline.download import fetch_debian
-from tests.conftest import BIN, copy_project, dvc, git_commit, one_error, run, user_env
+from tests.conftest import (
+    BIN,
+    copy_project,
+    dvc,
+    git_commit,
+    one_error,
+    run,
+    set_param,
+    user_env,
+)
 
 pytestmark = pytest.mark.e2e
 
 TINY = """\
+problems: [mnist, fashion-mnist]
 arms: [momentum-128, adam-128]
 reference: momentum
 optimizers:
@@ -35,11 +43,11 @@ lr_room: 0
 seeds:
   tuning: [1, 2]
   rerun: [101, 102]
-good_range: 0.002
-targets: [0.9, 0.975]
+good_range: {mnist: 0.002, fashion-mnist: 0.004}
+targets: {mnist: [0.9, 0.975], fashion-mnist: [0.8, 0.85]}
 margins:
-  test_acc: 0.001
-  test_loss: 0.005
+  mnist: {test_acc: 0.001, test_loss: 0.005}
+  fashion-mnist: {test_acc: 0.002, test_loss: 0.02}
 threads: 1
 """
 
@@ -62,58 +70,74 @@ def stale(project) -> str:
     return dvc("status", cwd=project / "study").stdout  # the study's own DVC project
 
 
-def tiny_copy(prepared_project, dest):
+@pytest.fixture(scope="module")
+def tiny_base(prepared_project, tmp_path_factory):
     """A copy of the prepared project whose study is the tiny protocol, never run."""
-    project = copy_project(prepared_project, dest)
+    project = copy_project(prepared_project, tmp_path_factory.mktemp("study") / "base")
     (project / "study" / "params.yaml").write_text(TINY)
-    for folder in ("cells", "selected", "plots", "figures"):
+    for folder in ("cells", "selected", "plots", "figures", "inputs"):
         run(["rm", "-rf", f"study/{folder}"], cwd=project)
-    for name in ("dvc.lock", "inputs.json", "results.json", "metrics.json", "report.md"):
+    for name in ("dvc.lock", "results.json", "metrics.json", "report.md"):
         (project / "study" / name).unlink(missing_ok=True)
     git_commit(project, "tiny study")
     return project
 
 
 @pytest.fixture(scope="module")
-def tiny(prepared_project, tmp_path_factory):
-    return tiny_copy(prepared_project, tmp_path_factory.mktemp("study") / "p")
+def tiny(tiny_base, tmp_path_factory):
+    return copy_project(tiny_base, tmp_path_factory.mktemp("study") / "p")
 
 
 def test_the_study_survives_a_failed_cell_reuses_what_ran_and_matches_dvc_s_own_run(tiny):
     # A folder where one cell's result goes: that cell fails, for real, when it writes.
-    blocker = tiny / "study" / "cells" / "tune" / "adam-128-0.1-1.json"
+    blocker = tiny / "study" / "cells" / "tune" / "mnist" / "adam-128-0.1-1.json"
     blocker.mkdir(parents=True)
     failed = study(tiny, "--jobs", "2", check=False)
     line = one_error(failed)
-    assert line.startswith("error: study: 1 of 8 tune cells failed, first tune@adam-128-0.1-1:")
+    assert line.startswith(
+        "error: study: 1 of 16 tune cells failed, first tune@mnist-adam-128-0.1-1:"
+    )
     assert not (tiny / "study" / "report.md").exists()  # nothing written downstream
-    assert "tune@momentum-128-0.01-1" not in stale(tiny)  # what finished is recorded
-    assert "tune@adam-128-0.1-1" in stale(tiny)
+    assert "tune@mnist-momentum-128-0.01-1" not in stale(tiny)  # what finished is recorded
+    assert "tune@mnist-adam-128-0.1-1" in stale(tiny)
 
     blocker.rmdir()
     result = study(tiny, "--jobs", "2")
-    assert trained(result) == [1, 4], result.stderr  # only the failed cell, then the reruns
+    assert trained(result) == [1, 8], result.stderr  # only the failed cell, then the reruns
     assert "up to date" in stale(tiny)
     report = (tiny / "study" / "report.md").read_text()
-    assert "| adam-128 |" in report and "| momentum-128 |" in report
-    assert "- **adam-128**, test acc:" in report
+    # One table and one set of verdicts per problem, each with its own margins.
+    mnist, fashion = report.split("## Fashion-MNIST")
+    assert mnist.startswith("## MNIST") and "equivalent ±0.001?" in mnist
+    assert "equivalent ±0.002?" in fashion and "DeepOBS fmnist_mlp: Adam" in fashion
+    for part in (mnist, fashion):
+        assert "| adam-128 |" in part and "| momentum-128 |" in part
+        assert "- **adam-128**, test acc:" in part and "over seeds and test images" in part
     results = json.loads((tiny / "study" / "results.json").read_text())
-    assert results["adam-128"]["test_acc"]["n"] == 2
-    assert "vs_reference" in results["adam-128"] and "vs_reference" not in results["momentum-128"]
-    for name in ("sensitivity", "budget", "paired", "curves"):
-        assert (tiny / "study" / "figures" / f"{name}.png").stat().st_size > 10_000
+    for problem in ("mnist", "fashion-mnist"):
+        arms = results[problem]
+        assert arms["adam-128"]["test_acc"]["n"] == 2
+        assert "vs_reference" in arms["adam-128"] and "vs_reference" not in arms["momentum-128"]
+        images = arms["adam-128"]["vs_reference"]["test_acc"]["images"]
+        assert images["resamples"] == 9999 and images["ci95"][0] < images["ci95"][1]
+        for name in ("sensitivity", "budget", "paired", "curves"):
+            assert (tiny / "study" / "figures" / problem / f"{name}.png").stat().st_size > 10_000
     git_commit(tiny, "studied")
 
     # DVC running the stage command itself, in a fresh process, writes the same bytes as the
-    # engine's worker did.
-    dvc("repro", "--force", "--single-item", "tune@adam-128-0.1-2", cwd=tiny / "study")
-    dvc("repro", "--force", "--single-item", "rerun@momentum-128-102", cwd=tiny / "study")
+    # engine's worker did: a rerun's per-image scores included.
+    dvc("repro", "--force", "--single-item", "tune@mnist-adam-128-0.1-2", cwd=tiny / "study")
+    rerun = "rerun@fashion-mnist-momentum-128-102"
+    dvc("repro", "--force", "--single-item", rerun, cwd=tiny / "study")
     assert run(["git", "status", "--porcelain"], cwd=tiny).stdout == ""
 
 
 def chosen(project) -> dict:
     folder = project / "study" / "selected"
-    return {path.stem: path.read_text() for path in sorted(folder.glob("*.json"))}
+    return {
+        f"{path.parent.name} {path.stem}": path.read_text()
+        for path in sorted(folder.glob("*/*.json"))
+    }
 
 
 def test_adding_an_lr_trains_only_its_cells_and_the_reruns_of_arms_whose_choice_moved(tiny):
@@ -122,7 +146,7 @@ def test_adding_an_lr_trains_only_its_cells_and_the_reruns_of_arms_whose_choice_
     params.write_text(params.read_text().replace("  - 0.1\n", "  - 0.1\n  - 0.0316\n"))
     result = study(tiny, "--jobs", "2")
     moved = [arm for arm, lr in chosen(tiny).items() if before[arm] != lr]
-    assert trained(result) == [4, 2 * len(moved)], (result.stderr, moved)
+    assert trained(result) == [8, 2 * len(moved)], (result.stderr, moved)
     assert "up to date" in stale(tiny)
     run(["git", "checkout", "--", "."], cwd=tiny)
     run(["git", "clean", "-fdq", "study"], cwd=tiny)
@@ -133,7 +157,8 @@ def test_a_change_to_the_protocol_or_the_code_makes_every_cell_stale(tiny):
     params = tiny / "study" / "params.yaml"
     params.write_text(params.read_text().replace("epochs: 1", "epochs: 2"))
     status = stale(tiny)
-    assert "inputs:" in status and "epochs" in status
+    assert "inputs@mnist:" in status and "inputs@fashion-mnist:" in status
+    assert "epochs" in status
     run(["git", "checkout", "--", "study/params.yaml"], cwd=tiny)
 
     training = tiny / "mnist_pipeline" / "training.py"
@@ -147,31 +172,21 @@ def test_a_change_to_the_protocol_or_the_code_makes_every_cell_stale(tiny):
         env_extra={"PRE_COMMIT_HOME": str(tiny.parent / "pre-commit")},  # not the user's cache
     )
     assert hook.returncode == 1, hook.stdout
-    assert "inputs:" in hook.stdout and "training.py" in hook.stdout, hook.stdout
+    assert "inputs@mnist:" in hook.stdout and "training.py" in hook.stdout, hook.stdout
     assert " study/dvc.lock: not what the pipeline above records" in hook.stdout, hook.stdout
     # Once the fingerprint is rewritten (the engine's first step), every cell is stale.
     dvc("repro", "--single-item", "inputs", cwd=tiny / "study")
     status = stale(tiny)
     cells = [line for line in status.splitlines() if re.match(r"(tune|rerun)@", line)]
-    assert len(cells) == 8 + 4 and "inputs.json" in status, status
+    assert len(cells) == 2 * (8 + 4) and "inputs/fashion-mnist.json" in status, status
     run(["git", "checkout", "--", "."], cwd=tiny)
     assert "up to date" in stale(tiny)
 
-    # Fashion-MNIST in data/raw (where `dvc exp run -S data.dataset=fashion-mnist` leaves it):
-    # the engine refuses before it writes anything, and DVC puts MNIST back.
-    # (Replaced, not written into: DVC may have linked the files to its cache.)
-    scratch = tiny.parent / "fashion"
-    scratch.mkdir()
-    for name, (path, _) in fetch_debian(DATASETS["fashion-mnist"].debian, scratch).items():
-        path.replace(tiny / "data" / "raw" / name)
-    refused = study(tiny, check=False)
-    assert one_error(refused).startswith(
-        "error: data/raw: holds fashion-mnist files, and the study's protocol is declared for "
-        "MNIST; nothing was run"
-    )
-    assert run(["git", "status", "--porcelain"], cwd=tiny).stdout == ""
-    dvc("checkout", "--force", "data/raw", cwd=tiny)
+    # The study reads its own copy of each problem's data: the pipeline's data version
+    # (`data.dataset`, and what that puts in data/raw) leaves it up to date.
+    set_param(tiny, "data.dataset", "fashion-mnist")
     assert "up to date" in stale(tiny)
+    run(["git", "checkout", "--", "params.yaml"], cwd=tiny)
 
 
 class Cluster:
@@ -246,16 +261,16 @@ def tracked(project: Path) -> dict:
 
 
 def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_local_run_s_bytes(
-    tiny, prepared_project, tmp_path
+    tiny, tiny_base, tmp_path
 ):
     # Collected after the tests above: `tiny` holds the local engine's whole run, committed.
-    project = tiny_copy(prepared_project, tmp_path / "driver")
+    project = copy_project(tiny_base, tmp_path / "driver")
     # First, two machines with one DVC cache on a shared disk: another clone trains a share.
     shared, there = tmp_path / "shared-cache", copy_project(project, tmp_path / "there")
     for clone in (project, there):  # the study's own DVC project keeps the run-cache
         dvc("cache", "dir", "--local", str(shared), cwd=clone / "study")
-    share = study(there, "--cells", "tune@adam-*")
-    assert trained(share) == [4] and "4 stale tune cells do not match" in share.stderr
+    share = study(there, "--cells", "tune@*-adam-*")
+    assert trained(share) == [8] and "8 stale tune cells do not match" in share.stderr
     assert not (there / "study" / "selected").exists()  # select waits for every tuning cell
 
     connect_in_1s = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}  # Dask's own setting
@@ -275,14 +290,15 @@ def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_loca
         cluster.worker("other", other)
         refused = study(project, "--scheduler", cluster.address, check=False)
         line = one_error(refused)
-        assert restored(refused) == [4], refused.stderr
-        assert line.startswith("error: study: 4 of 4 tune cells failed, first tune@"), line
+        assert restored(refused) == [8], refused.stderr
+        assert line.startswith("error: study: 8 of 8 tune cells failed, first tune@"), line
         assert f"in {other}: mnist_pipeline/training.py differs from the driver's" in line, line
         cells = project / "study" / "cells"
-        assert sorted(path.name for path in cells.glob("*/*.json")) == sorted(
-            path.name for path in (there / "study" / "cells").glob("*/*.json")
+        assert sorted(path.relative_to(cells) for path in cells.glob("*/*/*.json")) == sorted(
+            path.relative_to(there / "study" / "cells")
+            for path in (there / "study" / "cells").glob("*/*/*.json")
         )
-        assert len(re.findall(r"^tune@momentum", stale(project), re.MULTILINE)) == 4
+        assert len(re.findall(r"^tune@\S+-momentum", stale(project), re.MULTILINE)) == 8
         cluster.kill("other")
 
         # Two machines with the driver's code. Ctrl-C on the driver once a result is in: the
@@ -292,15 +308,16 @@ def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_loca
         command = ["python", "-m", "mnist_pipeline.study", "--scheduler", cluster.address]
 
         def finished() -> list[Path]:
-            return sorted(cells.glob("*/*.json"))
+            return sorted(cells.glob("*/*/*.json"))
 
         with driver(command, project) as interrupted:
-            wait_for(lambda: len(finished()) > 4, cells)
+            wait_for(lambda: len(finished()) > 8, cells)
             interrupted.send_signal(signal.SIGINT)
             stderr = interrupted.communicate(timeout=60)[1]
         assert "error: interrupted: the tune cells that finished are recorded" in stderr, stderr
         recorded, status = finished(), stale(project)
-        assert not [path for path in recorded if f"@{path.stem}:" in status], status
+        names = [f"@{path.parent.name}-{path.stem}:" for path in recorded]
+        assert not [name for name in names if name in status], status
         # Run again; one worker dies (SIGKILL) once a new result is in, and the study finishes.
         with driver(command, project) as again:
             wait_for(lambda: len(finished()) > len(recorded), cells)

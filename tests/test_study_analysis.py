@@ -15,7 +15,7 @@ GRID = [0.001, 0.00316, 0.01, 0.0316, 0.1]
 
 def plan(**changes):
     raw = copy.deepcopy(yaml.safe_load(TINY)) | {"lrs": GRID} | changes
-    return protocol.parse(raw)
+    return protocol.parse(raw).on("mnist")
 
 
 def scores(accuracies: dict[str, list[list[float]]]) -> pd.DataFrame:
@@ -44,7 +44,9 @@ def test_the_choice_is_the_best_mean_and_the_test_set_is_not_an_input():
 def test_a_best_lr_too_close_to_the_grid_s_end_stops_the_study():
     curve = analysis.sensitivity(scores({"momentum-128": MOMENTUM, "adam-128": ADAM}))
     # adam-128's best, 0.00316, is half a decade above the grid's low end.
-    with pytest.raises(UserError, match="adam-128's best lr 0.00316 is 0.50 decades from the grid"):
+    with pytest.raises(
+        UserError, match="adam-128's best lr on mnist, 0.00316, is 0.50 decades from the grid"
+    ):
         analysis.choose(plan(lr_room=1), curve)
     assert analysis.choose(plan(lr_room=0.5), curve)["adam-128"] == 0.00316
 

@@ -21,7 +21,7 @@ def stages() -> dict:
 
 def test_dvc_expands_exactly_the_protocol_s_cells(stages):
     cells = [cell.name for stage in ("tune", "rerun") for cell in PLAN.cells(stage)]
-    per_problem = [f"{stage}@{p.name}" for stage in ("data", "inputs") for p in PLAN.problems]
+    per_problem = [f"inputs@{problem.name}" for problem in PLAN.problems]
     assert sorted(stages) == sorted([*per_problem, *cells, "select", "report"])
 
 

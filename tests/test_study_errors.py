@@ -18,7 +18,7 @@ def study(folder, *args):
         ("  - 0.01\n  - 0.1\n", "  []\n", "lrs: expected a non-empty list"),
         ("  - 0.01\n", "  - -0.01\n", "lrs: expected a non-empty list of distinct numbers > 0"),
         ("rerun: [101, 102]", "rerun: [2, 102]", "seeds.rerun: 2 also tuning seeds"),
-        ("test_acc: 0.001", "test_acc: 0", "margins.test_acc: expected a number > 0"),
+        ("test_acc: 0.001", "test_acc: 0", "margins.mnist.test_acc: expected a number > 0"),
     ],
 )
 def test_a_bad_protocol_is_one_line_and_writes_nothing(tmp_path, old, new, message):

@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from mnist_pipeline.study import stats
@@ -151,3 +152,74 @@ def test_an_interval_around_zero_inside_the_margin_is_equivalence():
 def test_a_wide_interval_around_zero_resolves_nothing():
     sentence = verdict(MOMENTUM, [0.975, 0.972, 0.981], margin=0.001)  # +0.005, -0.008, +0.006
     assert sentence.startswith("Not resolved:") and "more seeds are needed" in sentence
+
+
+def test_counts_of_each_value_per_row_by_hand():
+    draws = np.array([[0, 0, 2], [1, 2, 1]])
+    assert stats.counts(draws, 3).tolist() == [[2, 0, 1], [0, 2, 1]]
+
+
+def test_the_two_way_bootstrap_averages_each_replicate_s_grid_of_seeds_and_images(monkeypatch):
+    # Checked against the definition, replicate by replicate: draw seeds and images with
+    # replacement (the same generator, the same order, chunk by chunk) and average the
+    # differences over the drawn rows and columns, repeats counted.
+    monkeypatch.setattr(stats, "RESAMPLES", 50)
+    monkeypatch.setattr(stats, "CHUNK", 20)
+    d = np.random.default_rng(7).normal(size=(4, 9))
+    replicates = stats.image_seed_bootstrap({"acc": d, "twice": 2 * d})
+    rng, expected = np.random.default_rng(stats.BOOTSTRAP_SEED), []
+    for size in (20, 20, 10):
+        seeds, images = rng.integers(0, 4, (size, 4)), rng.integers(0, 9, (size, 9))
+        expected += [d[np.ix_(s, i)].mean() for s, i in zip(seeds, images, strict=True)]
+    assert replicates["acc"] == pytest.approx(expected, abs=1e-12)
+    assert replicates["twice"] == pytest.approx(2 * np.array(expected), abs=1e-12)
+
+
+def test_a_difference_the_same_on_every_seed_and_image_has_no_spread():
+    replicates = stats.image_seed_bootstrap({"acc": np.full((3, 5), 0.25)})["acc"]
+    assert len(replicates) == stats.RESAMPLES and np.ptp(replicates) < 1e-15
+
+
+def test_bootstrap_intervals_and_p_by_hand():
+    # Replicates 0, 1, ..., 99: the 5th and 95th percentiles, interpolated, are 4.95 and 94.05;
+    # one replicate (0) is <= 0 and all 100 are >= 0: p = 2 * (1 + 1) / 101.
+    summary = stats.bootstrap_summary(np.arange(100.0), claims=8)
+    assert summary["ci90"] == pytest.approx([4.95, 94.05])
+    assert summary["ci95"] == pytest.approx([2.475, 96.525])
+    # Each of 8 claims at 1 - 0.05 / 8: the 0.3125th and 99.6875th percentiles.
+    assert summary["ci_family"] == pytest.approx([0.309375, 98.690625])
+    assert summary["p"] == pytest.approx(4 / 101)
+
+
+def with_images(first, second, low, high, margin=0.001, p=0.5):
+    """A paired difference with a bootstrap over images whose intervals are (low, high)."""
+    d = stats.paired_difference(first, second, margin)
+    replicates = np.linspace(low, high, 9999)
+    stats.add_images(d, replicates, claims=1)
+    d["images"]["p"] = p  # as if the bootstrap had found this p
+    d["p_claim"] = max(d["p"], p)
+    stats.correct([d])
+    return d
+
+
+def test_equivalence_on_this_test_set_only_when_new_images_could_move_it_past_the_margin():
+    # The seeds' 90 % CI lies well inside +-0.001; over seeds and images it reaches 0.002.
+    first, second = [0.97] * 4, [0.9701, 0.9699, 0.97, 0.97001]
+    d = with_images(first, second, -0.002, 0.002)
+    assert d["equivalent_seeds"] and not d["equivalent"]
+    sentence = stats.verdict(d, "test acc", "adam-128", "momentum-128", higher_is_better=True)
+    assert sentence.startswith("Equivalent within ±0.001 on this test set only:")
+    both = with_images(first, second, -0.0001, 0.0001)
+    assert both["equivalent"]
+    sentence = stats.verdict(both, "test acc", "adam-128", "momentum-128", higher_is_better=True)
+    assert sentence.startswith("Equivalent within ±0.001:") and "both lie inside" in sentence
+
+
+def test_a_difference_is_claimed_only_when_the_bootstrap_finds_it_too():
+    second = [a + 0.004 + 0.0001 * i for i, a in enumerate(MOMENTUM)]  # t: p ~ 1e-4
+    shown = with_images(MOMENTUM, second, 0.003, 0.005, p=0.0002)
+    assert shown["p_holm"] == pytest.approx(max(shown["p"], 0.0002))
+    assert stats.verdict(shown, "test acc", "a", "b", True).startswith("a is better")
+    unseen = with_images(MOMENTUM, second, -0.001, 0.009, p=0.3)
+    assert unseen["p_holm"] == pytest.approx(0.3)
+    assert stats.verdict(unseen, "test acc", "a", "b", True).startswith("Not resolved:")

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mnist_pipeline import cli, resources
+from mnist_pipeline import cli, params, resources
 from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import write_json
-from mnist_pipeline.study import protocol, worker
+from mnist_pipeline.study import data, protocol, worker
+from mnist_pipeline.study.data import pins
 from mnist_pipeline.study.protocol import Cell, Protocol
 
 # The study is a DVC project of its own, so that the root's `dvc` commands do not load its
@@ -50,14 +51,16 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
     trained = 0
     # Connected before anything is written: an unreachable scheduler leaves the study as it was.
     with workers(jobs, scheduler) as (pool, described):
-        # Each problem's data (downloaded once) and the fingerprint its cells depend on: a change
-        # to the data, the code or the settings shows there, and only once it is rewritten does
-        # `dvc status` report the cells stale.
+        # The fingerprint each problem's cells depend on: a change to the data, the code or the
+        # settings shows there, and only once it is rewritten does `dvc status` report the cells
+        # stale. Then each problem's files, fetched here once.
         dvc("repro", "--quiet", "inputs", cwd=PROJECT)
         fingerprints = {}
+        source = params.data(params.load()).source
         for problem in plan.problems:
             inputs = json.loads((INPUTS / f"{problem.name}.json").read_text())
             fingerprints[problem.name] = {"code": inputs["code"], "data": inputs["data"]}
+            data.fetch(problem.name, pins(inputs["data"]), source)
 
         def task(cell: Cell) -> worker.Task:
             return worker.Task(

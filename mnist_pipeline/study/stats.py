@@ -1,12 +1,14 @@
 """The study's statistics: spread over seeds, the paired difference with its confidence
-intervals and equivalence test, Holm's correction over a problem's difference claims, and the
-expected best score of a random search with its bootstrap band.
+intervals and equivalence test, the same difference resampled over test images and seeds,
+Holm's correction over a problem's difference claims, and the expected best score of a random
+search with its bootstrap band.
 
 Paired, because rerun seed s gives every arm the same validation split, initial weights and
-batch order: the per-seed difference cancels what a seed does to both. Intervals and p-values
-are Student's t with n - 1 degrees of freedom (scipy.stats), the textbook test for the mean of a
-few measurements. They count the seeds as the sample; the test images are one fixed set, so an
-interval says how far the seeds carry on these 10,000 images, not on new ones.
+batch order: the per-seed difference cancels what a seed does to both. The t intervals and
+p-values (Student's t with n - 1 degrees of freedom, scipy.stats) count the seeds as the sample:
+they say how far the seeds carry on these 10,000 test images. The two-way bootstrap
+(`image_seed_bootstrap`) resamples the test images too, as if each were drawn again from the
+same distribution: how far the difference carries to new images. A verdict needs both.
 """
 
 import math
@@ -17,9 +19,10 @@ import scipy.stats
 
 # The level of every test: 95 % intervals, and 5 % for the family of a problem's claims.
 ALPHA = 0.05
-# Resamples of each bootstrap band, drawn from a fixed seed so the report's bytes repeat.
+# Resamples of each bootstrap, drawn from a fixed seed so the report's bytes repeat.
 RESAMPLES = 9999
 BOOTSTRAP_SEED = 0
+CHUNK = 1000  # resamples drawn at once: a chunk's image counts are CHUNK x 10,000 numbers
 
 
 def summary(values: list[float]) -> dict:
@@ -55,6 +58,65 @@ def paired_difference(first: list[float], second: list[float], margin: float) ->
     }
 
 
+def image_seed_bootstrap(differences: dict) -> dict:
+    """Resample the rerun seeds and the test images at once, and return each mean difference's
+    RESAMPLES replicates, for `differences`: key -> array (seeds x images) of one arm's
+    per-image score minus its reference's, paired by seed and image.
+
+    Each replicate draws the seeds with replacement and, independently, the images with
+    replacement, and averages the differences over that grid (the two-way, "pigeonhole"
+    bootstrap of Owen 2007, for data crossed by two random factors). Resampling the seeds alone
+    would repeat the t test's question; the images alone, ignore that seeds vary. Every key is
+    resampled with the same draws, as the arms share their seeds and images.
+    """
+    if not differences:
+        return {}
+    shapes = {d.shape for d in differences.values()}
+    (n_seeds, n_images), *others = shapes
+    if others:
+        raise ValueError(f"differences of several shapes: {sorted(shapes)}")
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    replicates = {key: [] for key in differences}
+    for start in range(0, RESAMPLES, CHUNK):
+        size = min(CHUNK, RESAMPLES - start)
+        seeds = counts(rng.integers(0, n_seeds, (size, n_seeds)), n_seeds)
+        images = counts(rng.integers(0, n_images, (size, n_images)), n_images)
+        for key, d in differences.items():
+            # Per replicate: sum over seeds of (seed's count) x (image-weighted sum of its row).
+            by_seed = images @ np.asarray(d, dtype=float).T
+            replicates[key].append((seeds * by_seed).sum(axis=1) / (n_seeds * n_images))
+    return {key: np.concatenate(chunks) for key, chunks in replicates.items()}
+
+
+def counts(draws: np.ndarray, n: int) -> np.ndarray:
+    """How often each of 0 ... n-1 occurs in each row of `draws`, as float."""
+    rows = draws.shape[0]
+    flat = (draws + n * np.arange(rows)[:, np.newaxis]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
+
+
+def bootstrap_summary(replicates: np.ndarray, claims: int) -> dict:
+    """Percentile intervals of a difference's bootstrap replicates, at 90 % (its equivalence
+    test), 95 % and the family's level (1 - 0.05 / claims), and the two-sided bootstrap p-value
+    of "no difference": twice the smaller share of replicates on either side of 0 (a share of
+    at least 1 / (RESAMPLES + 1), never 0)."""
+
+    def percentile(level: float) -> list[float]:
+        low, high = np.percentile(replicates, [50 - level * 50, 50 + level * 50])
+        return [float(low), float(high)]
+
+    n = len(replicates) + 1
+    below = (np.count_nonzero(replicates <= 0) + 1) / n
+    above = (np.count_nonzero(replicates >= 0) + 1) / n
+    return {
+        "resamples": len(replicates),
+        "ci90": percentile(1 - 2 * ALPHA),
+        "ci95": percentile(1 - ALPHA),
+        "ci_family": percentile(1 - ALPHA / claims),
+        "p": min(1.0, 2 * min(below, above)),
+    }
+
+
 def interval(d: dict, level: float) -> list[float]:
     """The two-sided `level` t interval of the paired difference `d`."""
     half = scipy.stats.t.ppf(0.5 + level / 2, d["n"] - 1) * d["sd"] / math.sqrt(d["n"])
@@ -75,11 +137,28 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted
 
 
+def add_images(d: dict, replicates: np.ndarray | None, claims: int) -> None:
+    """Add to the paired difference `d` its bootstrap over seeds and test images (`images`,
+    None when a rerun diverged and has no per-image scores) and what the verdict reads from
+    both: `p_claim`, the larger of the two p-values (a difference is claimed only when both
+    tests find it), and `equivalent`, both 90 % intervals inside the margin (`equivalent_seeds`
+    keeps the t interval's answer alone)."""
+    d["images"] = None if replicates is None else bootstrap_summary(replicates, claims)
+    d["equivalent_seeds"] = d["equivalent"]
+    d["p_claim"] = d["p"]
+    if d["images"] is not None:
+        low, high = d["images"]["ci90"]
+        d["equivalent"] = d["equivalent_seeds"] and -d["margin"] < low and high < d["margin"]
+        d["p_claim"] = max(d["p"], d["images"]["p"])
+
+
 def correct(differences: list[dict]) -> None:
-    """Add to each paired difference of one family its Holm-adjusted p (`p_holm`), the family's
-    size (`claims`) and its simultaneous interval (`ci_family`, Bonferroni: all of the family's
-    intervals hold at once with 95 % confidence), which decides a claim about its size."""
-    for d, adjusted in zip(differences, holm([d["p"] for d in differences]), strict=True):
+    """Add to each paired difference of one family its Holm-adjusted p (`p_holm`, of `p_claim`
+    when `add_images` gave one), the family's size (`claims`) and its simultaneous interval
+    (`ci_family`, Bonferroni: all of the family's intervals hold at once with 95 %
+    confidence), which decides a claim about its size."""
+    p_values = [d.get("p_claim", d["p"]) for d in differences]
+    for d, adjusted in zip(differences, holm(p_values), strict=True):
         d["p_holm"] = adjusted
         d["claims"] = len(differences)
         d["ci_family"] = interval(d, 1 - ALPHA / len(differences))
@@ -87,41 +166,76 @@ def correct(differences: list[dict]) -> None:
 
 def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bool) -> str:
     """One sentence on what the paired difference `d` (arm - reference) of `metric`, corrected
-    with its family (`correct`), supports, and nothing more."""
-    low, high = d["ci95"]
-    interval = f"95 % CI {low:+.4f} to {high:+.4f}, {d['n']} paired seeds"
-    difference = f"{arm} - {reference} {metric} = {d['mean']:+.4f} ({interval})"
+    with its family (`correct`), supports, and nothing more: over the seeds on this test set
+    (t) and, where `add_images` gave one, over seeds and new test images (bootstrap)."""
+    images = d.get("images")
+
+    def span(pair: list[float]) -> str:
+        return f"{pair[0]:+.4f} to {pair[1]:+.4f}"
+
+    intervals = f"95 % CI {span(d['ci95'])} over {d['n']} paired seeds"
+    if images:
+        intervals += f", {span(images['ci95'])} over seeds and test images"
+    difference = f"{arm} - {reference} {metric} = {d['mean']:+.4f} ({intervals})"
     margin = f"±{d['margin']:g}"
-    tested = f"p = {d['p']:.2g}, {d['p_holm']:.2g} after Holm's correction for {d['claims']} claims"
+    both = " (the larger of the t test's and the bootstrap's)" if images else ""
+    tested = f"p = {d.get('p_claim', d['p']):.2g}{both}, {d['p_holm']:.2g} after Holm's correction"
+    tested += f" for {d['claims']} claims"
     if d["p_holm"] < ALPHA:
         better = arm if (d["mean"] > 0) == higher_is_better else reference
-        family_low, family_high = d["ci_family"]
+        family = [d["ci_family"]] + ([images["ci_family"]] if images else [])
         if d["equivalent"]:
             size = f"but by less than the margin {margin}: equivalent for practical purposes"
-        elif family_low > d["margin"] or family_high < -d["margin"]:
+        elif all(low > d["margin"] or high < -d["margin"] for low, high in family):
             level = 100 * (1 - ALPHA / d["claims"])
             size = (
-                f"by more than the margin {margin} (its {level:.4g} % CI, one of "
-                f"{d['claims']} that hold at once, {family_low:+.4f} to {family_high:+.4f})"
+                f"by more than the margin {margin} (its {level:.4g} % intervals, of {d['claims']} "
+                f"that hold at once, {' and '.join(span(pair) for pair in family)})"
             )
         else:
-            size = f"whether by more than the margin {margin}, these seeds cannot tell"
+            who = "these seeds and test images" if images else "these seeds"
+            size = f"whether by more than the margin {margin}, {who} cannot tell"
         return f"{better} is better on {metric}, {size}: {difference}; {tested}."
+    ci90 = f"the 90 % CI {span(d['ci90'])}"
+    if images:
+        ci90 += f" (over seeds and test images {span(images['ci90'])})"
     if d["equivalent"]:
+        inside = "both lie" if images else "lies"
+        return f"Equivalent within {margin}: {difference}; {ci90} {inside} inside the margin."
+    if d.get("equivalent_seeds", d["equivalent"]):
         return (
-            f"Equivalent within {margin}: {difference}; the 90 % CI "
-            f"{d['ci90'][0]:+.4f} to {d['ci90'][1]:+.4f} lies inside the margin."
+            f"Equivalent within {margin} on this test set only: {difference}; over the seeds the "
+            f"90 % CI {span(d['ci90'])} lies inside the margin, over seeds and new test images "
+            f"{span(images['ci90'])} does not."
         )
-    if low > 0 or high < 0:
+    more = "these seeds and test images cannot tell" if images else "more seeds are needed"
+    if d["ci95"][0] > 0 or d["ci95"][1] < 0:
         return (
             f"Not resolved: {difference}; its interval excludes 0, but the difference is not "
             f"shown once the family is counted ({tested}), and equivalence within {margin} is "
-            "not shown either: more seeds are needed to tell."
+            f"not shown either: {more}."
         )
     return (
         f"Not resolved: {difference}; no difference is shown, and equivalence within {margin} "
-        "is not shown either: more seeds are needed to tell."
+        f"is not shown either: {more}."
     )
+
+
+def in_brief(d: dict, arm: str, reference: str, higher_is_better: bool) -> str:
+    """The verdict of `verdict` in a few words, for a table."""
+    if d["p_holm"] < ALPHA:
+        better = arm if (d["mean"] > 0) == higher_is_better else reference
+        family = [d["ci_family"]] + ([d["images"]["ci_family"]] if d.get("images") else [])
+        if d["equivalent"]:
+            return f"{better} better, by less than ±{d['margin']:g}"
+        if all(low > d["margin"] or high < -d["margin"] for low, high in family):
+            return f"{better} better, by more than ±{d['margin']:g}"
+        return f"{better} better"
+    if d["equivalent"]:
+        return f"equivalent within ±{d['margin']:g}"
+    if d.get("equivalent_seeds", d["equivalent"]):
+        return f"equivalent within ±{d['margin']:g} on this test set only"
+    return "not resolved"
 
 
 def expected_best(scores, trials: int, axis: int = -1) -> np.ndarray:

@@ -6,8 +6,9 @@ the protocol and the settings, and the fingerprint of the code and data the driv
 `code` and `data` of study/inputs/PROBLEM.json for the cell's problem). A worker checks its own
 checkout against that fingerprint and refuses, in one line, to train with other code or data.
 It returns the result instead of writing it: the driver writes each cell's file and records it
-in DVC, so a worker writes nothing into any repository, and nothing a refused or failed task
-returns is recorded.
+in DVC, so a worker writes nothing a repository tracks (at most it fetches a problem's files into
+its git-ignored study/data/, verified against the driver's pins), and nothing a refused or failed
+task returns is recorded.
 """
 
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 from mnist_pipeline import runtime
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import sha256
-from mnist_pipeline.study import protocol
+from mnist_pipeline.study import data, protocol
 from mnist_pipeline.study.protocol import Cell, Protocol
 
 # The checkout this worker's code comes from: its study data and its code are what it trains with.
@@ -50,7 +51,7 @@ def run(task: Task) -> dict:
     """Train `task.cell` here and return its result (what study/cells/... holds)."""
     with _one_at_a_time:
         device = start(task.cpu_kernels, task.plan.threads, task.device)
-        check(task.fingerprint)
+        check(task.fingerprint, task.cell.problem)
         from mnist_pipeline.study import cells
 
         with tempfile.TemporaryDirectory(prefix="mnist-study-") as scratch:
@@ -87,11 +88,15 @@ def start(cpu_kernels: str, threads: int, device: str):
     return _started[wanted]
 
 
-def check(fingerprint: dict) -> None:
-    """Refuse to train unless this checkout's code and data are the driver's, file by file."""
+def check(fingerprint: dict, problem: str | None = None) -> None:
+    """Refuse to train unless this checkout's code and data are the driver's, file by file;
+    first, given the `problem`, fetch its files if this checkout lacks them (the driver's pins
+    decide which)."""
     key = repr(sorted((kind, sorted(files.items())) for kind, files in fingerprint.items()))
     if key in _checked:
         return
+    if problem is not None:
+        data.fetch(problem, data.pins(fingerprint["data"]), root=ROOT)
     for kind in ("code", "data"):
         for name, expected in sorted(fingerprint[kind].items()):
             path = ROOT / name
