@@ -6,7 +6,7 @@ pins for them, the files given with --code by theirs) and its settings from para
 study/params.yaml. The file changes when any
 of them changes, so DVC then reports every cell stale, as if each listed them all. Each cell
 checking one file instead of a folder, 14 files and two parsed params files is what keeps
-`dvc status` quick with 581 cells (docs/study.md).
+`dvc status` quick with 1,162 cells (docs/study.md).
 """
 
 from pathlib import Path

@@ -179,18 +179,28 @@ def test_bad_params_name_the_key_before_any_work(prepared_project, tmp_path, key
     set_param(project, key, value)
     stage = key.split(".")[0]
     error = one_error(dvc("repro", stage, cwd=project, check=False))
-    assert error == f"error: params.yaml: {message}"
+    assert error.startswith(f"error: params.yaml: {message} (DVC removed {stage}'s outputs")
 
 
-def test_a_typo_gets_a_suggestion_before_any_data_is_loaded(prepared_project, tmp_path):
-    project = copy_project(prepared_project, tmp_path / "p")
+def test_a_typo_gets_a_suggestion_and_the_way_back_to_what_dvc_removed(trained_project, tmp_path):
+    project = copy_project(trained_project, tmp_path / "p")
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("  momentum: 0.9", "  momentun: 0.9"))
     result = dvc("repro", "train_sgd", cwd=project, check=False)
     error = one_error(result)
     assert error.startswith("error: params.yaml: train_sgd.momentun: unknown key")
-    assert error.endswith("did you mean train_sgd.momentum?")
+    assert "did you mean train_sgd.momentum?" in error
     assert "train images" not in result.stderr  # stopped before loading data
+    # DVC removed the stage's outputs before it ran; the line says how to get them back.
+    assert error.endswith(
+        "(DVC removed train_sgd's outputs before running it: `dvc checkout train_sgd` restores "
+        "those in its cache, `git checkout` those in git)"
+    )
+    assert not (project / "models" / "sgd.pt").exists()
+    run(["git", "checkout", "--", "params.yaml"], cwd=project)
+    dvc("checkout", "train_sgd", cwd=project)
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    assert "up to date" in dvc("status", cwd=project).stdout
 
 
 def test_training_shows_progress_per_epoch_and_ctrl_c_leaves_the_files_as_they_were(

@@ -32,15 +32,22 @@ def pins(files_of_problem: dict[str, str]) -> dict[str, str]:
 def fetch(problem: str, pins: dict, source: str = "auto", root: Path = Path(".")) -> None:
     """Put the files pinned by `pins` in study/data/`problem` under `root`, unless they are
     there: copied from the pipeline's data/raw when it holds them, else from `source` (the
-    root's `data.source`), else from `auto`'s sources."""
+    root's `data.source`) and then `auto`'s sources."""
     folder = root / DATA / problem
-    if all(
-        (folder / name).is_file() and sha256(folder / name) == pin for name, pin in pins.items()
-    ):
+    if holds(folder, pins):
         return
     log.info(f"study: fetching {problem}'s files into {folder}, once")
-    sources = [(f"the pipeline's {RAW}", lambda scratch: fetch_dir(root / RAW, scratch))]
-    sources += resolve(source, DATASETS[problem])
-    if source != "auto":
-        sources += resolve("auto", DATASETS[problem])
+    raw = root / RAW
+    if holds(raw, pins):
+        sources = [(f"the pipeline's {RAW}", lambda scratch: fetch_dir(raw, scratch))]
+    else:
+        sources = resolve(source, DATASETS[problem])
+        sources += resolve("auto", DATASETS[problem]) if source != "auto" else []
     download(sources, {problem: pins}, folder, problem, removed_first=False)
+
+
+def holds(folder: Path, pins: dict) -> bool:
+    """Whether `folder` has every pinned file, with its pinned sha256."""
+    return all(
+        (folder / name).is_file() and sha256(folder / name) == pin for name, pin in pins.items()
+    )
