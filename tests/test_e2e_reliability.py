@@ -197,9 +197,12 @@ def test_a_typo_gets_a_suggestion_and_the_way_back_to_what_dvc_removed(trained_p
         "those in its cache, `git checkout` those in git)"
     )
     assert not (project / "models" / "sgd.pt").exists()
+    assert not (project / "metrics" / "train_sgd.json").exists()  # in git, not DVC's cache
     run(["git", "checkout", "--", "params.yaml"], cwd=project)
     dvc("checkout", "train_sgd", cwd=project)
-    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    assert (project / "models" / "sgd.pt").exists()
+    run(["git", "checkout", "--", "metrics", "plots"], cwd=project)
+    assert run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project).stdout == ""
     assert "up to date" in dvc("status", cwd=project).stdout
 
 

@@ -161,6 +161,12 @@ def test_a_change_to_the_protocol_or_the_code_makes_every_cell_stale(tiny):
     status = stale(tiny)
     assert "inputs@mnist:" in status and "inputs@fashion-mnist:" in status
     assert "epochs" in status
+    # A problem's verdict settings are the report's alone: a new Fashion-MNIST margin makes
+    # only the report stale, and no cell, selection or fingerprint.
+    params.write_text(TINY.replace("test_acc: 0.002", "test_acc: 0.003"))
+    status = stale(tiny)
+    assert re.findall(r"^(\S+):$", status, re.MULTILINE) == ["report"], status
+    assert re.search(r"modified:\s+margins$", status, re.MULTILINE), status
     run(["git", "checkout", "--", "study/params.yaml"], cwd=tiny)
 
     training = tiny / "mnist_pipeline" / "training.py"
