@@ -5,8 +5,8 @@ Run after `dvc repro download` (it copies data/raw):
     python -m benchmarks.study              # ~6 min a round on 2 cores
 
 A temporary copy of the project (the working tree as it is) gets a small protocol with the real
-cells: 2 arms, 4 lrs, 2 tuning seeds, 2 rerun seeds, 10 epochs, so 16 tuning cells and 4
-reruns. Each round times, one after the other so that drift in machine speed hits all:
+cells: MNIST alone, 2 arms, 4 lrs, 2 tuning seeds, 2 rerun seeds, 10 epochs, so 16 tuning cells
+and 4 reruns. Each round times, one after the other so that drift in machine speed hits all:
 (a) back to back: one process imports torch once and trains the 20 cells one after another with
     the study's own `cells.run`, choosing each arm's lr in between as `select` does;
 (b) the engine, one worker: `python -m mnist_pipeline.study --jobs 1` from nothing (no results,
@@ -36,6 +36,7 @@ from mnist_pipeline import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = """\
+problems: [mnist]
 arms: [momentum-128, adam-128]
 reference: momentum
 optimizers:
@@ -47,9 +48,9 @@ val_size: 5000
 lrs: [0.001, 0.00316, 0.01, 0.0316]
 lr_room: 0
 seeds: {tuning: [1, 2], rerun: [101, 102]}
-good_range: 0.002
-targets: [0.975, 0.98]
-margins: {test_acc: 0.001, test_loss: 0.005}
+good_range: {mnist: 0.002}
+targets: {mnist: [0.975, 0.98]}
+margins: {mnist: {test_acc: 0.001, test_loss: 0.005}}
 threads: 1
 """
 # (a): the cells in one process, as the engine's worker runs them, without DVC.
@@ -58,7 +59,7 @@ from pathlib import Path
 from mnist_pipeline import runtime
 from mnist_pipeline.study import analysis, cells, protocol
 
-plan = protocol.load()
+plan = protocol.load().on("mnist")
 model, settings = protocol.root_settings()
 runtime.pin_cpu_kernels(settings.cpu_kernels)
 device = runtime.start(plan.threads, settings.device)
@@ -89,6 +90,7 @@ def copy_project(dest: Path) -> Path:
     (dest / "study" / "params.yaml").write_text(PROTOCOL)
     for name in (
         "cells",
+        "inputs",
         "selected",
         "plots",
         "figures",

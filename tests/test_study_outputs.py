@@ -9,22 +9,25 @@ from tests.conftest import ROOT
 REPORT = (ROOT / "study" / "report.md").read_text()
 
 
-def test_the_readme_quotes_the_study_s_table_and_main_verdicts_as_the_report_has_them():
+def test_the_readme_quotes_the_study_s_table_across_problems_as_the_report_has_it():
     readme = (ROOT / "README.md").read_text()
-    table = [line for line in REPORT.splitlines() if line.startswith("|")]
-    main = [line for line in REPORT.splitlines() if line.startswith("- **") and "-128**" in line]
-    quoted = table + main
+    overview = REPORT.split("\n## MNIST\n")[0]
+    quoted = [line for line in overview.splitlines() if line.startswith("|")]
+    assert len(quoted) == 2 + 2 * 4  # header, rule, four comparisons on each problem
     missing = [line for line in quoted if line not in readme]
     assert not missing, (
-        "README.md no longer quotes study/report.md (copy its table and verdicts): "
+        "README.md no longer quotes study/report.md (copy its first table): "
         + "\n".join(missing[:3])
     )
 
 
-def test_the_committed_results_hold_every_arm_with_twenty_paired_seeds():
+def test_the_committed_results_hold_every_arm_of_both_problems_with_twenty_paired_seeds():
     results = json.loads((ROOT / "study" / "results.json").read_text())
-    assert set(results) >= {"sgd-128", "momentum-128", "adam-128"}
-    for name, arm in results.items():
-        assert arm["test_acc"]["n"] >= 20, name
-        if not name.startswith("momentum-"):
-            assert arm["vs_reference"]["test_acc"]["n"] >= 20, name
+    assert list(results) == ["mnist", "fashion-mnist"]
+    for problem, arms in results.items():
+        assert set(arms) >= {"sgd-128", "momentum-128", "adam-128"}, problem
+        for name, arm in arms.items():
+            assert arm["test_acc"]["n"] >= 20, (problem, name)
+            if not name.startswith("momentum-"):
+                d = arm["vs_reference"]["test_acc"]
+                assert d["n"] >= 20 and d["images"]["resamples"] == 9999, (problem, name)
