@@ -89,3 +89,13 @@ def test_what_momentum_buys_and_what_batch_size_does_are_the_study_s_differences
     at64 = STUDY["adam-64"]["vs_reference"]["test_acc"]
     said(f"at 64 Adam is ahead ({at64['mean']:+.4f}, CI {at64['ci95'][0]:+.4f} to ")
     assert STUDY["adam-256"]["vs_reference"]["test_acc"]["equivalent"]  # "at 256 equivalent"
+
+
+def test_the_overfitting_sentence_reads_the_committed_curves():
+    adam = pd.read_csv(ROOT / "plots" / "train_adam.csv").set_index("epoch")
+    six, ten = adam.loc[6], adam.loc[10]
+    said(f"training loss keeps falling (Adam {six.train_loss:.3f} → {ten.train_loss:.3f})")
+    said(f"validation loss barely moves ({six.val_loss:.3f} → {ten.val_loss:.3f})")
+    said(f"(train {100 * ten.train_acc:.1f} %, validation {100 * ten.val_acc:.1f} %)")
+    said(f"Validation accuracy still creeps up ({six.val_acc:.4f} → {ten.val_acc:.4f})")
+    assert ten.lr == 0  # "whose lr falls to 0"
