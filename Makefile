@@ -15,7 +15,7 @@ endif
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: repro test test-long lock check-lock
+.PHONY: repro test test-long notebook lock check-lock
 
 repro: $(VENV)/.installed
 	dvc repro
@@ -25,6 +25,12 @@ test: $(VENV)/.installed-test check-lock
 	ruff format --check .
 	ruff check .
 	python -m pytest --durations=15 --durations-min=10
+
+# The walkthrough in JupyterLab, which the test lock pins (so `make test` keeps it), on the data
+# it reads (`dvc repro preprocess`).
+notebook: $(VENV)/.installed-test
+	dvc repro preprocess
+	jupyter lab notebooks/walkthrough.ipynb
 
 # On demand, for a change to what they guard, not for every commit (docs/testing.md): the unit
 # layer with the long property-based search (10,000 examples a test), and the cross-CPU check

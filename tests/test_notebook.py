@@ -1,5 +1,7 @@
 """The walkthrough notebook, executed top to bottom the way Jupyter would run it."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -49,3 +51,17 @@ def test_without_the_data_it_says_what_to_run_first(tmp_path):
         execute(project)
     assert "FileNotFoundError" in str(error.value)
     assert "run `dvc repro preprocess` (or `dvc pull`) first" in str(error.value)
+
+
+def test_make_notebook_opens_it_in_the_pinned_jupyterlab_with_this_venv_s_kernel():
+    bin_dir = Path(sys.executable).parent
+    version = subprocess.run([bin_dir / "jupyter", "lab", "--version"], capture_output=True)
+    pinned = (ROOT / "requirements-test.in").read_text()
+    assert f"jupyterlab=={version.stdout.decode().strip()}\n" in pinned
+    kernels = subprocess.run([bin_dir / "jupyter", "kernelspec", "list"], capture_output=True)
+    assert str(bin_dir.parent) in kernels.stdout.decode()  # python3: this environment's python
+    dry = subprocess.run(["make", "-n", "notebook"], cwd=ROOT, capture_output=True, text=True)
+    assert dry.stdout.splitlines()[-2:] == [
+        "dvc repro preprocess",
+        "jupyter lab notebooks/walkthrough.ipynb",
+    ], dry.stdout
