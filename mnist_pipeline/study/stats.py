@@ -178,8 +178,8 @@ def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bo
         intervals += f", {span(images['ci95'])} over seeds and test images"
     difference = f"{arm} - {reference} {metric} = {d['mean']:+.4f} ({intervals})"
     margin = f"±{d['margin']:g}"
-    both = " (the larger of the t test's and the bootstrap's)" if images else ""
-    tested = f"p = {d.get('p_claim', d['p']):.2g}{both}, {d['p_holm']:.2g} after Holm's correction"
+    both = ", the larger of the t test's and the bootstrap's;" if images else ","
+    tested = f"p = {d.get('p_claim', d['p']):.2g}{both} {d['p_holm']:.2g} after Holm's correction"
     tested += f" for {d['claims']} claims"
     if d["p_holm"] < ALPHA:
         better = arm if (d["mean"] > 0) == higher_is_better else reference
@@ -196,12 +196,14 @@ def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bo
             who = "these seeds and test images" if images else "these seeds"
             size = f"whether by more than the margin {margin}, {who} cannot tell"
         return f"{better} is better on {metric}, {size}: {difference}; {tested}."
-    ci90 = f"the 90 % CI {span(d['ci90'])}"
-    if images:
-        ci90 += f" (over seeds and test images {span(images['ci90'])})"
     if d["equivalent"]:
-        inside = "both lie" if images else "lies"
-        return f"Equivalent within {margin}: {difference}; {ci90} {inside} inside the margin."
+        inside = f"the 90 % CI {span(d['ci90'])} lies inside the margin"
+        if images:
+            inside = (
+                f"the 90 % CIs, {span(d['ci90'])} over the seeds and {span(images['ci90'])} over "
+                "seeds and test images, both lie inside the margin"
+            )
+        return f"Equivalent within {margin}: {difference}; {inside}."
     if d.get("equivalent_seeds", d["equivalent"]):
         return (
             f"Equivalent within {margin} on this test set only: {difference}; over the seeds the "
@@ -230,7 +232,7 @@ def in_brief(d: dict, arm: str, reference: str, higher_is_better: bool) -> str:
             return f"{better} better, by less than ±{d['margin']:g}"
         if all(low > d["margin"] or high < -d["margin"] for low, high in family):
             return f"{better} better, by more than ±{d['margin']:g}"
-        return f"{better} better"
+        return f"{better} better; beyond ±{d['margin']:g}? cannot tell"
     if d["equivalent"]:
         return f"equivalent within ±{d['margin']:g}"
     if d.get("equivalent_seeds", d["equivalent"]):
