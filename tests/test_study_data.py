@@ -31,4 +31,4 @@ def test_the_pinned_files_are_copied_from_data_raw_once(checkout):
         data.files("mnist", pins)["study/data/mnist/t10k-images-idx3-ubyte"]
         == pins["t10k-images-idx3-ubyte"]
     )
-    assert data.pins(data.files("mnist", pins)) == pins
+    assert data.pins_of(data.files("mnist", pins)) == pins

@@ -24,9 +24,9 @@ def files(problem: str, pins: dict) -> dict[str, str]:
     return {(DATA / problem / name).as_posix(): pins[name] for name in sorted(pins)}
 
 
-def pins(files_of_problem: dict[str, str]) -> dict[str, str]:
-    """The pins by file name, from `files`' paths."""
-    return {Path(path).name: digest for path, digest in files_of_problem.items()}
+def pins_of(paths: dict[str, str]) -> dict[str, str]:
+    """The pins by file name, from the paths `files` gives them."""
+    return {Path(path).name: digest for path, digest in paths.items()}
 
 
 def fetch(problem: str, pins: dict, source: str = "auto", root: Path = Path(".")) -> None:

@@ -25,7 +25,6 @@ from mnist_pipeline.dvc_command import dvc
 from mnist_pipeline.errors import UserError
 from mnist_pipeline.files import write_json
 from mnist_pipeline.study import data, protocol, worker
-from mnist_pipeline.study.data import pins
 from mnist_pipeline.study.protocol import Cell, Protocol
 
 # The study is a DVC project of its own, so that the root's `dvc` commands do not load its
@@ -60,7 +59,7 @@ def run(jobs: int | None, only: str = "*", scheduler: str | None = None) -> None
         for problem in plan.problems:
             inputs = json.loads((INPUTS / f"{problem.name}.json").read_text())
             fingerprints[problem.name] = {"code": inputs["code"], "data": inputs["data"]}
-            data.fetch(problem.name, pins(inputs["data"]), source)
+            data.fetch(problem.name, data.pins_of(inputs["data"]), source)
 
         def task(cell: Cell) -> worker.Task:
             return worker.Task(

@@ -96,7 +96,7 @@ def check(fingerprint: dict, problem: str | None = None) -> None:
     if key in _checked:
         return
     if problem is not None:
-        data.fetch(problem, data.pins(fingerprint["data"]), root=ROOT)
+        data.fetch(problem, data.pins_of(fingerprint["data"]), root=ROOT)
     for kind in ("code", "data"):
         for name, expected in sorted(fingerprint[kind].items()):
             path = ROOT / name
