@@ -60,7 +60,12 @@ def test_make_notebook_opens_it_in_the_pinned_jupyterlab_with_this_venv_s_kernel
     assert f"jupyterlab=={version.stdout.decode().strip()}\n" in pinned
     kernels = subprocess.run([bin_dir / "jupyter", "kernelspec", "list"], capture_output=True)
     assert str(bin_dir.parent) in kernels.stdout.decode()  # python3: this environment's python
-    dry = subprocess.run(["make", "-n", "notebook"], cwd=ROOT, capture_output=True, text=True)
+    dry = subprocess.run(  # under `make test` too, where make would name the folders it enters
+        ["make", "--dry-run", "--no-print-directory", "notebook"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert dry.stdout.splitlines()[-2:] == [
         "dvc repro preprocess",
         "jupyter lab notebooks/walkthrough.ipynb",
