@@ -258,27 +258,45 @@ def wait_for(condition, what, timeout: float = 120) -> None:
         time.sleep(0.02)
 
 
-def tracked(project: Path) -> dict:
-    """The study's files that git sees, by content; the lock file by its entries, whose order
-    is the order in which the stages were first recorded."""
+def one_problem(project: Path, problem: str) -> None:
+    """Narrow the project's tiny study to `problem`, committed: its cells are the same stages,
+    commands and bytes as in the two-problem study."""
+    raw = yaml.safe_load(TINY)
+    raw["problems"] = [problem]
+    for key in ("good_range", "targets", "margins"):
+        raw[key] = {problem: raw[key][problem]}
+    (project / "study" / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    git_commit(project, f"the tiny study on {problem} alone")
+
+
+def tracked(project: Path, problem: str) -> dict:
+    """`problem`'s files of the study that git sees, by content (its cells, choices,
+    fingerprint, plot data and figures), and its stages' entries in the lock file."""
     listed = ["git", "ls-files", "--others", "--cached", "--exclude-standard", "study"]
-    files = {
-        name: (project / name).read_bytes() for name in run(listed, cwd=project).stdout.split()
+    names = run(listed, cwd=project).stdout.split()
+    mine = [name for name in names if f"/{problem}/" in name or f"/{problem}." in name]
+    lock = yaml.safe_load((project / "study" / "dvc.lock").read_text())["stages"]
+    entries = {
+        name: entry
+        for name, entry in lock.items()
+        if name.endswith(f"@{problem}") or f"@{problem}-" in name
     }
-    return files | {"study/dvc.lock": yaml.safe_load(files["study/dvc.lock"])}
+    return {name: (project / name).read_bytes() for name in mine} | {"lock": entries}
 
 
 def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_local_run_s_bytes(
     tiny, tiny_base, tmp_path
 ):
     # Collected after the tests above: `tiny` holds the local engine's whole run, committed.
+    # Here one of its problems, whose cells are the same stages: half the training.
     project = copy_project(tiny_base, tmp_path / "driver")
+    one_problem(project, "fashion-mnist")
     # First, two machines with one DVC cache on a shared disk: another clone trains a share.
     shared, there = tmp_path / "shared-cache", copy_project(project, tmp_path / "there")
     for clone in (project, there):  # the study's own DVC project keeps the run-cache
         dvc("cache", "dir", "--local", str(shared), cwd=clone / "study")
     share = study(there, "--cells", "tune@*-adam-*")
-    assert trained(share) == [8] and "8 stale tune cells do not match" in share.stderr
+    assert trained(share) == [4] and "4 stale tune cells do not match" in share.stderr
     assert not (there / "study" / "selected").exists()  # select waits for every tuning cell
 
     connect_in_1s = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}  # Dask's own setting
@@ -298,15 +316,15 @@ def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_loca
         cluster.worker("other", other)
         refused = study(project, "--scheduler", cluster.address, check=False)
         line = one_error(refused)
-        assert restored(refused) == [8], refused.stderr
-        assert line.startswith("error: study: 8 of 8 tune cells failed, first tune@"), line
+        assert restored(refused) == [4], refused.stderr
+        assert line.startswith("error: study: 4 of 4 tune cells failed, first tune@"), line
         assert f"in {other}: mnist_pipeline/training.py differs from the driver's" in line, line
         cells = project / "study" / "cells"
         assert sorted(path.relative_to(cells) for path in cells.glob("*/*/*.json")) == sorted(
             path.relative_to(there / "study" / "cells")
             for path in (there / "study" / "cells").glob("*/*/*.json")
         )
-        assert len(re.findall(r"^tune@\S+-momentum", stale(project), re.MULTILINE)) == 8
+        assert len(re.findall(r"^tune@\S+-momentum", stale(project), re.MULTILINE)) == 4
         cluster.kill("other")
 
         # Two machines with the driver's code. Ctrl-C on the driver once a result is in: the
@@ -319,7 +337,7 @@ def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_loca
             return sorted(cells.glob("*/*/*.json"))
 
         with driver(command, project) as interrupted:
-            wait_for(lambda: len(finished()) > 8, cells)
+            wait_for(lambda: len(finished()) > 4, cells)
             interrupted.send_signal(signal.SIGINT)
             stderr = interrupted.communicate(timeout=60)[1]
         assert "error: interrupted: the tune cells that finished are recorded" in stderr, stderr
@@ -337,5 +355,5 @@ def test_the_study_across_machines_shared_cache_then_dask_workers_gives_the_loca
         cluster.stop()
     assert "up to date" in stale(project)
     # Byte for byte the local engine's results, whether restored from the other clone's cache
-    # or trained by a Dask worker: every file of study/, the lock file's entries included.
-    assert tracked(project) == tracked(tiny)
+    # or trained by a Dask worker: every file of the problem, its lock entries included.
+    assert tracked(project, "fashion-mnist") == tracked(tiny, "fashion-mnist")
