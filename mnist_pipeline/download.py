@@ -62,13 +62,11 @@ class SourceError(Exception):
 Fetched = dict[str, tuple[Path, str]]
 
 
-def download(
-    sources: list, pins: dict, out_dir: Path, dataset: str, removed_first: bool = True
-) -> None:
+def download(sources: list, pins: dict, out_dir: Path, dataset: str) -> None:
     """Try `sources` (from `resolve`) in turn; install the first complete, verified set: the
     files of `dataset`, whose sha256 are `pins[dataset]` (the other datasets' pins only name
-    files that belong to another one). `removed_first`: the caller is the `download` stage,
-    whose old output DVC removed before running it, and a failure says how to get it back."""
+    files that belong to another one). Under `dvc repro`, a failure's line also says how to get
+    back what DVC removed before the stage ran (mnist_pipeline.cli)."""
     failures = []
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # The scratch folder sits beside the output so the final renames stay on one filesystem.
@@ -94,11 +92,9 @@ def download(
                 f"written to {out_dir}"
             )
             return
-    hint = f"under `dvc repro` the previous {out_dir} was removed first; `dvc checkout` restores it"
-    hint = f" ({hint})" if removed_first else ""
     if len(failures) == 1:
-        raise UserError(f"{failures[0]}{hint}")
-    raise UserError(f"no source delivered verified files: {'; '.join(failures)}{hint}")
+        raise UserError(failures[0])
+    raise UserError(f"no source delivered verified files: {'; '.join(failures)}")
 
 
 def resolve(source: str, dataset: Dataset) -> list:

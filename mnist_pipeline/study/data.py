@@ -43,7 +43,7 @@ def fetch(problem: str, pins: dict, source: str = "auto", root: Path = Path(".")
     else:
         sources = resolve(source, DATASETS[problem])
         sources += resolve("auto", DATASETS[problem]) if source != "auto" else []
-    download(sources, {problem: pins}, folder, problem, removed_first=False)
+    download(sources, {problem: pins}, folder, problem)
 
 
 def holds(folder: Path, pins: dict) -> bool:
