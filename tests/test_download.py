@@ -84,7 +84,7 @@ def test_all_sources_failing_lists_each_with_its_reason(raw, tmp_path):
     message = str(error.value)
     assert "mirror A: Name or service not known" in message
     assert "dir:/nowhere: /nowhere is not a directory" in message
-    # The way back to what `dvc repro` removed is the stage's error line's (test_cli).
+    # The way back to what `dvc repro` removed is the stage's error line's (test_e2e_reliability).
     assert "dvc checkout" not in message and "\n" not in message
     assert leftovers(tmp_path / "data") == []
 
