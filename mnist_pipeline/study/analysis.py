@@ -294,6 +294,13 @@ def verdicts(plan: Protocol, arms: dict) -> dict[str, dict[str, str]]:
     return sentences
 
 
+def intervals(d: dict) -> str:
+    """A difference's 95 % intervals for a table: over the seeds, then over seeds and test
+    images where the report has one."""
+    spans = [d["ci95"]] + ([d["images"]["ci95"]] if d["images"] else [])
+    return "; ".join(f"{low:+.4f} to {high:+.4f}" for low, high in spans)
+
+
 def table(plan: Protocol, arms: dict) -> str:
     """The study in one markdown table, one row per arm, and the anchor rows for scale."""
     n = len(plan.rerun_seeds)
@@ -328,12 +335,10 @@ def table(plan: Protocol, arms: dict) -> str:
         if "vs_reference" in arm:
             for metric in ("test_acc", "test_loss"):
                 d = arm["vs_reference"][metric]
-                spans = [d["ci95"]] + ([d["images"]["ci95"]] if d["images"] else [])
-                spans = "; ".join(f"{low:+.4f} to {high:+.4f}" for low, high in spans)
                 equivalent = "yes" if d["equivalent"] else "no"
                 if d["equivalent_seeds"] and not d["equivalent"]:
                     equivalent = "on these test images only"
-                row += [f"{d['mean']:+.4f} ({spans}; {d['p_holm']:.2g})", equivalent]
+                row += [f"{d['mean']:+.4f} ({intervals(d)}; {d['p_holm']:.2g})", equivalent]
         else:
             row += ["reference", "", "reference", ""]
         row.append(f"{round(arm['grid_divergence'] * cells_per_arm)} of {cells_per_arm}")
@@ -369,9 +374,7 @@ def across_problems(plan: Protocol, results: dict) -> str:
             ]
             for metric in ("test_acc", "test_loss"):
                 d = arm["vs_reference"][metric]
-                spans = [d["ci95"]] + ([d["images"]["ci95"]] if d["images"] else [])
-                spans = "; ".join(f"{low:+.4f} to {high:+.4f}" for low, high in spans)
                 brief = stats.in_brief(d, name, reference, higher_is_better=metric == "test_acc")
-                row += [f"{d['mean']:+.4f} ({spans})", brief]
+                row += [f"{d['mean']:+.4f} ({intervals(d)})", brief]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

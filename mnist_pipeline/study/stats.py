@@ -164,6 +164,22 @@ def correct(differences: list[dict]) -> None:
         d["ci_family"] = interval(d, 1 - ALPHA / len(differences))
 
 
+def better(d: dict, arm: str, reference: str, higher_is_better: bool) -> str:
+    """Which of the two the paired difference `d` (arm - reference) favours."""
+    return arm if (d["mean"] > 0) == higher_is_better else reference
+
+
+def family_intervals(d: dict) -> list[list[float]]:
+    """The family-level intervals of `d`: over the seeds, and over seeds and test images where
+    `add_images` gave one."""
+    return [d["ci_family"]] + ([d["images"]["ci_family"]] if d.get("images") else [])
+
+
+def beyond_margin(d: dict) -> bool:
+    """Whether every family-level interval of `d` lies beyond the margin."""
+    return all(low > d["margin"] or high < -d["margin"] for low, high in family_intervals(d))
+
+
 def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bool) -> str:
     """One sentence on what the paired difference `d` (arm - reference) of `metric`, corrected
     with its family (`correct`), supports, and nothing more: over the seeds on this test set
@@ -182,20 +198,20 @@ def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bo
     tested = f"p = {d.get('p_claim', d['p']):.2g}{both} {d['p_holm']:.2g} after Holm's correction"
     tested += f" for {d['claims']} claims"
     if d["p_holm"] < ALPHA:
-        better = arm if (d["mean"] > 0) == higher_is_better else reference
-        family = [d["ci_family"]] + ([images["ci_family"]] if images else [])
         if d["equivalent"]:
             size = f"but by less than the margin {margin}: equivalent for practical purposes"
-        elif all(low > d["margin"] or high < -d["margin"] for low, high in family):
+        elif beyond_margin(d):
             level = 100 * (1 - ALPHA / d["claims"])
+            spans = " and ".join(span(pair) for pair in family_intervals(d))
             size = (
                 f"by more than the margin {margin} (its {level:.4g} % intervals, of {d['claims']} "
-                f"that hold at once, {' and '.join(span(pair) for pair in family)})"
+                f"that hold at once, {spans})"
             )
         else:
             who = "these seeds and test images" if images else "these seeds"
             size = f"whether by more than the margin {margin}, {who} cannot tell"
-        return f"{better} is better on {metric}, {size}: {difference}; {tested}."
+        winner = better(d, arm, reference, higher_is_better)
+        return f"{winner} is better on {metric}, {size}: {difference}; {tested}."
     if d["equivalent"]:
         inside = f"the 90 % CI {span(d['ci90'])} lies inside the margin"
         if images:
@@ -226,13 +242,12 @@ def verdict(d: dict, metric: str, arm: str, reference: str, higher_is_better: bo
 def in_brief(d: dict, arm: str, reference: str, higher_is_better: bool) -> str:
     """The verdict of `verdict` in a few words, for a table."""
     if d["p_holm"] < ALPHA:
-        better = arm if (d["mean"] > 0) == higher_is_better else reference
-        family = [d["ci_family"]] + ([d["images"]["ci_family"]] if d.get("images") else [])
+        winner = better(d, arm, reference, higher_is_better)
         if d["equivalent"]:
-            return f"{better} better, by less than ±{d['margin']:g}"
-        if all(low > d["margin"] or high < -d["margin"] for low, high in family):
-            return f"{better} better, by more than ±{d['margin']:g}"
-        return f"{better} better; beyond ±{d['margin']:g}? cannot tell"
+            return f"{winner} better, by less than ±{d['margin']:g}"
+        if beyond_margin(d):
+            return f"{winner} better, by more than ±{d['margin']:g}"
+        return f"{winner} better; beyond ±{d['margin']:g}? cannot tell"
     if d["equivalent"]:
         return f"equivalent within ±{d['margin']:g}"
     if d.get("equivalent_seeds", d["equivalent"]):
