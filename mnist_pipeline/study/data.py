@@ -7,6 +7,7 @@ study/ is clean before anything is fetched. The engine fetches the files before 
 Dask worker whose checkout lacks them fetches them too; `dvc repro` in study/ expects them there.
 """
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def fetch(problem: str, pins: dict, source: str = "auto", root: Path = Path(".")
     if holds(raw, pins):
         sources = [(f"the pipeline's {RAW}", lambda scratch: fetch_dir(raw, scratch))]
     else:
-        sources = resolve(source, DATASETS[problem])
-        sources += resolve("auto", DATASETS[problem]) if source != "auto" else []
+        fallback = resolve("auto", DATASETS[problem]) if source != "auto" else []
+        sources = itertools.chain(resolve(source, DATASETS[problem]), fallback)
     download(sources, {problem: pins}, folder, problem)
 
 
