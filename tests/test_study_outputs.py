@@ -31,3 +31,13 @@ def test_the_committed_results_hold_every_arm_of_both_problems_with_twenty_paire
             if not name.startswith("momentum-"):
                 d = arm["vs_reference"]["test_acc"]
                 assert d["n"] >= 20 and d["images"]["resamples"] == 9999, (problem, name)
+
+
+def test_the_study_guide_quotes_every_table_row_and_verdict_of_the_report():
+    guide = (ROOT / "docs" / "study.md").read_text()
+    quoted = [line for line in REPORT.splitlines() if line.startswith(("|", "- **"))]
+    missing = [line for line in quoted if line not in guide]
+    assert not missing, (
+        "docs/study.md no longer quotes study/report.md (copy its tables and verdicts): "
+        + "\n".join(missing[:3])
+    )
