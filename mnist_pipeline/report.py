@@ -9,7 +9,9 @@ name); without TARGET, the workspace. OUT/report.md holds:
   float noise such as 0.009000000000000001 fills the Change column);
 - the params that changed, from `dvc params diff --md`;
 - the lines of the study's report (its table and verdicts) that changed, if any did;
-- the same three for the optimizer study, a DVC project of its own in study/;
+- the same three for the optimizer study, a DVC project of its own in study/, when git sees a
+  change in study/ (all its outputs are in git; unchanged, its diffs are empty, and its images
+  are read from git rather than by DVC, which takes seconds to load the study's stages);
 - every plot of the dvc.yaml files, from `dvc plots diff --json`: each chart drawn once with
   both revisions in it, and each image plot once if it is the same at both, else side by side.
 The pictures go to OUT/plots/. vl-convert draws the charts with the vega it bundles, DVC reads
@@ -21,11 +23,13 @@ import difflib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import vl_convert
+import yaml
 
 from mnist_pipeline import cli
 from mnist_pipeline.dvc_command import dvc
@@ -60,20 +64,63 @@ def study_section(changed: list[str]) -> str:
     return f"Lines of `{STUDY_REPORT}` that changed:\n\n```diff\n{lines}\n```"
 
 
-def study_report(rev: str | None) -> str | None:
-    """`study/report.md` at `rev` (None: the workspace), or None where it does not exist."""
-    if rev is None:
-        path = Path(STUDY_REPORT)
-        return path.read_text() if path.exists() else None
-    from dvc.scm import SCM, RevError, resolve_rev  # the same names DVC resolves, experiments too
+def commit(rev: str) -> str:
+    """The commit `rev` names, as DVC resolves it (experiments' names too)."""
+    from dvc.scm import SCM, RevError, resolve_rev
 
-    scm = SCM(os.curdir)
     try:
-        fs = scm.get_fs(resolve_rev(scm, rev))
+        return resolve_rev(SCM(os.curdir), rev)
     except RevError:
         shown = rev if rev.isprintable() and rev.strip() else repr(rev)  # the line stays one line
         raise UserError(f"{shown}: not a revision of this repository") from None
-    return fs.read_text(STUDY_REPORT) if fs.exists(STUDY_REPORT) else None
+
+
+def read(path: str, rev: str | None) -> bytes | None:
+    """The file at `path` in revision `rev` (None: the workspace), or None where it is not."""
+    if rev is None:
+        return Path(path).read_bytes() if Path(path).is_file() else None
+    from dvc.scm import SCM
+
+    fs = SCM(os.curdir).get_fs(commit(rev))
+    return fs.read_bytes(path) if fs.isfile(path) else None
+
+
+def study_report(rev: str | None) -> str | None:
+    """`study/report.md` at `rev` (None: the workspace), or None where it does not exist."""
+    text = read(STUDY_REPORT, rev)
+    return None if text is None else text.decode()
+
+
+def study_unchanged(base: str, target: str | None) -> bool:
+    """Whether git sees the same study/ at both revisions (the workspace for None, untracked
+    files included)."""
+    revs = [commit(base), *([commit(target)] if target else [])]
+    diff = subprocess.run(["git", "diff", "--quiet", *revs, "--", STUDY])
+    if diff.returncode != 0:
+        return False
+    listed = ["git", "ls-files", "--others", "--exclude-standard", "--", STUDY]
+    return target is not None or not subprocess.run(listed, capture_output=True).stdout
+
+
+def unchanged_study_plots(target: str | None, labels: tuple[str, str], folder: Path) -> dict | None:
+    """The plots of a study that is the same at both revisions, as `dvc plots diff --json` lists
+    them: each image file once, read from `target`, shown under both labels. None if a plot is
+    not an image file: DVC draws those."""
+    pipeline = read(f"{STUDY}/dvc.yaml", target)
+    paths = yaml.safe_load(pipeline).get("plots", []) if pipeline else []
+    if not all(isinstance(path, str) and path.endswith(".png") for path in paths):
+        return None
+    folder.mkdir()
+    plots = {}
+    for path in paths:
+        image = read(f"{STUDY}/{path}", target)
+        if image is None:
+            plots[path] = []
+            continue
+        (folder / slug(path)).write_bytes(image)
+        url = str(folder / slug(path))
+        plots[path] = [{"type": "image", "revisions": [label], "url": url} for label in labels]
+    return plots
 
 
 def slug(plot_id: str) -> str:
@@ -123,11 +170,17 @@ def write_report(base: str, target: str | None, out: Path) -> list[Path]:
     scratch = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
         # The same three diffs in each DVC project, the pipeline's and the study's (a project
-        # of its own, in study/): six dvc processes side by side, as each spends most of its
-        # time loading its pipeline. DVC puts each revision's image plots in `images`.
+        # of its own, in study/), side by side, as each spends most of its time loading its
+        # pipeline; the study's only if it changed. DVC puts each revision's images in `images`.
+        study_plots = None
+        if study_unchanged(base, target):
+            study_plots = unchanged_study_plots(target, labels, scratch / "study-images")
+        projects = [(None, scratch / "dvc-images")]
+        if study_plots is None:
+            projects.append((STUDY, scratch / "study"))
         jobs = [
             (project, command)
-            for project, images in ((None, scratch / "dvc-images"), (STUDY, scratch / "study"))
+            for project, images in projects
             for command in [
                 ("metrics", "diff", *revs, "--md", "--precision", "4"),
                 ("params", "diff", *revs, "--md"),
@@ -135,13 +188,13 @@ def write_report(base: str, target: str | None, out: Path) -> list[Path]:
             ]
         ]
         with ThreadPoolExecutor() as pool:
-            metrics, params, plots, study_metrics, study_params, study_plots = pool.map(
+            metrics, params, plots, *study = pool.map(
                 lambda job: dvc(*job[1], capture=True, cwd=job[0]), jobs
             )
-        study_plots = {
-            f"{STUDY}/{plot_id}": entries
-            for plot_id, entries in json.loads(study_plots)["data"].items()
-        }
+        study_metrics, study_params = study[:2] if study else ("", "")
+        if study:
+            study_plots = json.loads(study[2])["data"]
+        study_plots = {f"{STUDY}/{plot_id}": entries for plot_id, entries in study_plots.items()}
         report = scratch / "report"
         report.mkdir()
         sections = [

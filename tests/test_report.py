@@ -135,3 +135,32 @@ def test_any_revision_is_read_or_refused_in_one_line(repository, rev):
             assert_one_clear_line(error, rev if rev.isprintable() and rev.strip() else repr(rev))
         else:
             assert text == "- **adam-128**: equivalent.\n"
+
+
+def test_the_study_counts_as_unchanged_only_when_git_sees_the_same_files_in_it(tmp_path):
+    # Then the report leaves the study's DVC project alone (seconds to load its stages).
+    (tmp_path / "study" / "figures").mkdir(parents=True)
+    (tmp_path / "study" / "dvc.yaml").write_text("plots:\n  - figures/a.png\n  - figures/b.png\n")
+    (tmp_path / "study" / "figures" / "a.png").write_bytes(png("red"))
+    run(["git", "init", "-q"], cwd=tmp_path)
+    git_commit(tmp_path, "a study")
+    (tmp_path / "params.yaml").write_text("lr: 0.1\n")
+    git_commit(tmp_path, "a change beside the study")
+    with contextlib.chdir(tmp_path):
+        assert report.study_unchanged("HEAD~1", "HEAD") and report.study_unchanged("HEAD", None)
+        plots = report.unchanged_study_plots("HEAD", ("HEAD~1", "HEAD"), tmp_path / "images")
+        assert plots["figures/b.png"] == []  # at neither revision
+        shown = [(entry["revisions"], entry["url"]) for entry in plots["figures/a.png"]]
+        assert [revisions for revisions, _ in shown] == [["HEAD~1"], ["HEAD"]]
+        assert {open(url, "rb").read() for _, url in shown} == {png("red")}
+
+        (tmp_path / "study" / "figures" / "b.png").write_bytes(png("blue"))  # untracked
+        assert not report.study_unchanged("HEAD", None)
+        git_commit(tmp_path, "a new figure")
+        assert not report.study_unchanged("HEAD~1", "HEAD") and report.study_unchanged("HEAD", None)
+        (tmp_path / "study" / "figures" / "a.png").write_bytes(png("green"))  # modified
+        assert not report.study_unchanged("HEAD", None)
+
+        # A chart (not an image file) is DVC's to draw: no shortcut.
+        (tmp_path / "study" / "dvc.yaml").write_text("plots:\n  - plots/sensitivity.csv\n")
+        assert report.unchanged_study_plots(None, ("HEAD", "workspace"), tmp_path / "x") is None
