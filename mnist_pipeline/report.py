@@ -191,9 +191,11 @@ def write_report(base: str, target: str | None, out: Path) -> list[Path]:
             metrics, params, plots, *study = pool.map(
                 lambda job: dvc(*job[1], capture=True, cwd=job[0]), jobs
             )
-        study_metrics, study_params = study[:2] if study else ("", "")
         if study:
-            study_plots = json.loads(study[2])["data"]
+            study_metrics, study_params, study_json = study
+            study_plots = json.loads(study_json)["data"]
+        else:
+            study_metrics = study_params = ""
         study_plots = {f"{STUDY}/{plot_id}": entries for plot_id, entries in study_plots.items()}
         report = scratch / "report"
         report.mkdir()
