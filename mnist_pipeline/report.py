@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,19 +76,20 @@ def commit(rev: str) -> str:
         raise UserError(f"{shown}: not a revision of this repository") from None
 
 
-def read(path: str, rev: str | None) -> bytes | None:
-    """The file at `path` in revision `rev` (None: the workspace), or None where it is not."""
+def files_at(rev: str | None) -> Callable[[str], bytes | None]:
+    """A reader of revision `rev`'s files (None: the workspace), resolved once: path -> its
+    bytes, or None where it is not."""
     if rev is None:
-        return Path(path).read_bytes() if Path(path).is_file() else None
+        return lambda path: Path(path).read_bytes() if Path(path).is_file() else None
     from dvc.scm import SCM
 
     fs = SCM(os.curdir).get_fs(commit(rev))
-    return fs.read_bytes(path) if fs.isfile(path) else None
+    return lambda path: fs.read_bytes(path) if fs.isfile(path) else None
 
 
 def study_report(rev: str | None) -> str | None:
     """`study/report.md` at `rev` (None: the workspace), or None where it does not exist."""
-    text = read(STUDY_REPORT, rev)
+    text = files_at(rev)(STUDY_REPORT)
     return None if text is None else text.decode()
 
 
@@ -106,14 +108,15 @@ def unchanged_study_plots(target: str | None, labels: tuple[str, str], folder: P
     """The plots of a study that is the same at both revisions, as `dvc plots diff --json` lists
     them: each image file once, read from `target`, shown under both labels. None if a plot is
     not an image file: DVC draws those."""
-    pipeline = read(f"{STUDY}/dvc.yaml", target)
+    read = files_at(target)
+    pipeline = read(f"{STUDY}/dvc.yaml")
     paths = yaml.safe_load(pipeline).get("plots", []) if pipeline else []
     if not all(isinstance(path, str) and path.endswith(".png") for path in paths):
         return None
     folder.mkdir()
     plots = {}
     for path in paths:
-        image = read(f"{STUDY}/{path}", target)
+        image = read(f"{STUDY}/{path}")
         if image is None:
             plots[path] = []
             continue
